@@ -1,0 +1,40 @@
+"""Command-line interface: thin Typer commands over the library.
+
+Each command lives in its own module and registers itself on :data:`app`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from synktrack.cli._app import app
+from synktrack.errors import SynktrackError
+
+# Importing a command module registers its commands.
+from synktrack.cli import analyze_cmd, model_cmd  # noqa: E402,F401  isort: skip
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console-script entry point: one line per error, meaningful exit codes."""
+    try:
+        app(standalone_mode=False)
+    except SynktrackError as err:
+        print(f"synktrack: error: {err}", file=sys.stderr)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        print("synktrack: interrupted; finished outputs were kept", file=sys.stderr)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as err:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(err, click.exceptions.ClickException):
+            err.show()
+            sys.exit(err.exit_code)
+        if isinstance(err, click.exceptions.Abort):
+            print("synktrack: aborted", file=sys.stderr)
+            sys.exit(130)
+        raise

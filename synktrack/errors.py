@@ -1,0 +1,37 @@
+"""Errors that reach the user as one line and a non-zero exit code."""
+
+from __future__ import annotations
+
+
+class SynktrackError(Exception):
+    """Base class: ``str(err)`` is the one-line message shown to the user.
+
+    ``exit_code`` follows the CLI convention: 2 for bad input or usage,
+    1 for a run that finished but found a problem (e.g. no face).
+    """
+
+    exit_code = 1
+
+
+class InputError(SynktrackError):
+    """The input file, camera or option cannot be used."""
+
+    exit_code = 2
+
+
+class ModelError(SynktrackError):
+    """The landmark model could not be found or verified."""
+
+    exit_code = 2
+
+
+class NoFaceError(SynktrackError):
+    """Outputs were written, but no face was found in any frame."""
+
+    exit_code = 3
+
+
+class OutputError(SynktrackError):
+    """The output location cannot be written (read-only, disk full...)."""
+
+    exit_code = 4

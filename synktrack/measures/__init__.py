@@ -1,0 +1,198 @@
+"""Per-frame measures: a :class:`~synktrack.landmarks.Recording` in, a tidy table out.
+
+All functions here are pure. Sides are the patient's own, fixed once here
+(``mirrored`` swaps MediaPipe's labels). Lengths are in millimetres, scaled
+by the iris once per recording and compensated for head pose and distance by
+the head-fixed frame (:mod:`synktrack.measures.geometry`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from synktrack.landmarks import Recording
+from synktrack.measures import brows, eyes, mouth
+from synktrack.measures.geometry import HeadFrame, head_frame
+from synktrack.measures.ids import RIGID, SIDES, side_ids
+from synktrack.measures.pose import yaw_pitch_roll
+from synktrack.measures.scale import IRIS_DIAMETER_MM, mm_per_px
+
+__all__ = ["COLUMNS", "MeasureSettings", "measures_process", "head_frame_of"]
+
+
+@dataclass(frozen=True)
+class MeasureSettings:
+    """Quality limits for the per-frame flags."""
+
+    max_yaw_deg: float = 20.0
+    max_pitch_deg: float = 20.0
+    max_roll_deg: float = 25.0
+    min_face_width_px: float = 80.0
+    max_jitter_mm: float = 1.0
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+COLUMNS: dict[str, str] = {
+    "frame": "0-based frame number in the clip",
+    "time_s": "presentation time of the frame from the container, first frame = 0 (s)",
+    "face_present": "1 if a face was found and measured in this frame",
+    "n_faces": "number of faces the model found (the largest, most central one is followed)",
+    **{
+        f"eye_aperture_{s}_mm": f"palpebral fissure height of the patient's {s} eye at its "
+        "centre, lid margins found in the image (mm)"
+        for s in SIDES
+    },
+    **{
+        f"eye_aperture_landmarks_{s}_mm": f"the same from MediaPipe's lid landmarks alone, "
+        "kept for comparison (mm)"
+        for s in SIDES
+    },
+    **{f"eye_area_{s}_mm2": f"area of the {s} eye opening (mm^2)" for s in SIDES},
+    **{
+        f"mouth_corner_{s}_x_mm": f"{s} mouth corner, lateral distance from the facial midline "
+        "(positive = away from the midline) (mm)"
+        for s in SIDES
+    },
+    **{
+        f"mouth_corner_{s}_y_mm": f"{s} mouth corner height relative to the nasion "
+        "(positive = up; resting values are negative) (mm)"
+        for s in SIDES
+    },
+    **{
+        f"brow_height_{s}_mm": f"{s} brow height above the line between that eye's corners (mm)"
+        for s in SIDES
+    },
+    **{f"blink_score_{s}": f"MediaPipe eyeBlink blendshape for the patient's {s} eye (0-1)"
+       for s in SIDES},
+    **{f"smile_score_{s}": f"MediaPipe mouthSmile blendshape for the patient's {s} side (0-1)"
+       for s in SIDES},
+    "yaw_deg": "head yaw; positive = face turned towards the patient's left (deg)",
+    "pitch_deg": "head pitch; positive = chin up (deg)",
+    "roll_deg": "head roll; positive = tilted towards the patient's right shoulder (deg)",
+    "face_width_px": "face width in the image (pixels)",
+    "scale_mm_per_px": "image millimetres per pixel in this frame (iris-based, pose compensated)",
+    "landmark_jitter_mm": "RMS misfit of the rigid landmarks to the head-fixed frame (mm)",
+    "several_faces": "1 if more than one face was in the frame",
+    "pose_extreme": "1 if yaw, pitch or roll is beyond the limits in session.json",
+    "face_small": "1 if the face is too small in the image for millimetre measures",
+    "jitter_high": "1 if the landmarks jitter more than the limit",
+    "usable": "1 if the face is present and no quality flag is set",
+}
+
+
+def head_frame_of(rec: Recording, mirrored: bool = False, refined: bool = True) -> HeadFrame:
+    """Head-fixed landmarks for a recording (image-tracked points substituted if ``refined``)."""
+    from synktrack.refine import TRACKED
+
+    pts = rec.landmarks_px()[:, :, :2]
+    if refined:
+        ids = list(TRACKED.values())
+        pts[:, ids] = np.where(np.isfinite(rec.tracked), rec.tracked, pts[:, ids])
+    ref = rec.attrs.get("reference_frame")
+    if ref is None:
+        nan = np.full(rec.n_frames, np.nan)
+        return HeadFrame(np.full_like(pts, np.nan), nan, nan)
+    ypr = yaw_pitch_roll(rec.matrix[ref : ref + 1])[0]
+    cosines = (float(np.cos(np.radians(ypr[0]))), float(np.cos(np.radians(ypr[1]))))
+    return head_frame(pts, rec.to_ref, int(ref), rec.width, mirrored, cosines)
+
+
+def _jitter_px(points: np.ndarray) -> np.ndarray:
+    """(time,) RMS high-frequency motion of the rigid points (frame minus 5-frame median)."""
+    from scipy.ndimage import median_filter
+
+    rigid = points[:, list(RIGID)]
+    smooth = median_filter(np.nan_to_num(rigid), size=(5, 1, 1), mode="nearest")
+    out = np.sqrt(((rigid - smooth) ** 2).sum(axis=2).mean(axis=1))
+    return out
+
+
+def measures_process(rec: Recording, mirrored: bool = False,
+                     settings: MeasureSettings | None = None) -> pd.DataFrame:
+    """Per-frame measures on the patient's left and right.
+
+    Parameters
+    ----------
+    rec
+        Landmarks of one recording.
+    mirrored
+        True for selfie-style (mirrored) video: the patient's right is on the image's right.
+    settings
+        Quality limits.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per frame with the columns documented in :data:`COLUMNS`;
+        ``df.attrs`` holds the recording's mm scale.
+    """
+    settings = settings or MeasureSettings()
+    hf = head_frame_of(rec, mirrored)
+    pts = hf.points
+    lm_pts = head_frame_of(rec, mirrored, refined=False).points
+    labels = side_ids(mirrored)
+    mean_aperture = (eyes.aperture_px(lm_pts, "left") + eyes.aperture_px(lm_pts, "right")) / 2
+    k = mm_per_px(lm_pts, mean_aperture)
+
+    cols: dict[str, np.ndarray] = {
+        "frame": np.arange(rec.n_frames),
+        "time_s": rec.time_s,
+        "face_present": rec.face_present.astype(int),
+        "n_faces": rec.n_faces.astype(int),
+    }
+    for side in SIDES:
+        cols[f"eye_aperture_{side}_mm"] = eyes.centre_aperture_px(pts, labels[side]) * k
+    for side in SIDES:
+        cols[f"eye_aperture_landmarks_{side}_mm"] = eyes.aperture_px(lm_pts, labels[side]) * k
+    for side in SIDES:
+        cols[f"eye_area_{side}_mm2"] = eyes.area_px2(pts, labels[side]) * k**2
+    for side in SIDES:
+        x, y = mouth.corner_px(pts, labels[side], side)
+        cols[f"mouth_corner_{side}_x_mm"] = x * k
+        cols[f"mouth_corner_{side}_y_mm"] = y * k
+    for side in SIDES:
+        cols[f"brow_height_{side}_mm"] = brows.height_px(pts, labels[side]) * k
+    names = list(rec.blendshape_names)
+    for side in SIDES:
+        cols[f"blink_score_{side}"] = _blendshape(rec, names, "eyeBlink", labels[side])
+    for side in SIDES:
+        cols[f"smile_score_{side}"] = _blendshape(rec, names, "mouthSmile", labels[side])
+    ypr = yaw_pitch_roll(rec.matrix, mirrored)
+    cols["yaw_deg"], cols["pitch_deg"], cols["roll_deg"] = ypr[:, 0], ypr[:, 1], ypr[:, 2]
+    raw = rec.landmarks_px()
+    cols["face_width_px"] = np.ptp(raw[:, :, 0], axis=1)
+    cols["scale_mm_per_px"] = k / hf.scale
+    cols["landmark_jitter_mm"] = _jitter_px(hf.points) * k
+
+    present = rec.face_present
+    with np.errstate(invalid="ignore"):
+        flags = {
+            "several_faces": rec.n_faces > 1,
+            "pose_extreme": (np.abs(ypr[:, 0]) > settings.max_yaw_deg)
+            | (np.abs(ypr[:, 1]) > settings.max_pitch_deg)
+            | (np.abs(ypr[:, 2]) > settings.max_roll_deg),
+            "face_small": cols["face_width_px"] < settings.min_face_width_px,
+            "jitter_high": cols["landmark_jitter_mm"] > settings.max_jitter_mm,
+        }
+    for name, flag in flags.items():
+        cols[name] = (flag & present).astype(int)
+    bad = flags["pose_extreme"] | flags["face_small"] | flags["jitter_high"]
+    cols["usable"] = (present & ~bad).astype(int)
+    df = pd.DataFrame(cols)
+    df.attrs["mm_per_px"] = k
+    df.attrs["iris_diameter_mm"] = IRIS_DIAMETER_MM
+    return df
+
+
+def _blendshape(rec: Recording, names: list[str], stem: str, label: str) -> np.ndarray:
+    """A left/right blendshape by MediaPipe label (its names follow the subject's sides)."""
+    name = f"{stem}{label.capitalize()}"
+    if name not in names:
+        return np.full(rec.n_frames, np.nan)
+    return rec.blendshapes[:, names.index(name)].astype(np.float64)
+

@@ -1,0 +1,56 @@
+"""MediaPipe face-mesh landmark indices used by the measures.
+
+MediaPipe labels sides as the *subject's* own sides for a non-mirrored image
+(its "right eye" appears on the image's left). Keys here use that labelling;
+:func:`side_ids` swaps them for mirrored (selfie-style) video.
+"""
+
+from __future__ import annotations
+
+# Points that barely move with facial expressions: nose bridge, nose and the inner canthi.
+RIGID = (168, 6, 197, 195, 5, 4, 133, 362, 243, 463, 244, 464)
+NASION = 168
+
+EYE = {
+    "right": {
+        "outer": 33, "inner": 133,
+        # lid pairs (upper, lower) from the centre outwards, with weights
+        "pairs": ((159, 145), (158, 153), (160, 144)),
+        "contour": (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7),
+        "upper": (33, 246, 161, 160, 159, 158, 157, 173, 133),
+        "lower": (33, 7, 163, 144, 145, 153, 154, 155, 133),
+        "iris_centre": 468, "iris_h": (469, 471), "iris_v": (470, 472),
+    },
+    "left": {
+        "outer": 263, "inner": 362,
+        "pairs": ((386, 374), (385, 380), (387, 373)),
+        "contour": (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390,
+                    249),
+        "upper": (263, 466, 388, 387, 386, 385, 384, 398, 362),
+        "lower": (263, 249, 390, 373, 374, 380, 381, 382, 362),
+        "iris_centre": 473, "iris_h": (474, 476), "iris_v": (475, 477),
+    },
+}
+PAIR_WEIGHTS = (0.5, 0.25, 0.25)
+
+MOUTH_CORNER = {"right": 61, "left": 291}
+MOUTH = {"upper_lip": 13, "lower_lip": 14}
+
+BROW = {
+    "right": (70, 63, 105, 66, 107),
+    "left": (300, 293, 334, 296, 336),
+}
+
+SIDES = ("left", "right")
+
+
+def side_ids(mirrored: bool) -> dict[str, str]:
+    """Map the patient's side to MediaPipe's side label.
+
+    In a non-mirrored image MediaPipe's labels are the patient's sides. In a
+    mirrored (selfie) image the face is flipped, so MediaPipe's "right" is the
+    patient's left.
+    """
+    if mirrored:
+        return {"left": "right", "right": "left"}
+    return {"left": "left", "right": "right"}
