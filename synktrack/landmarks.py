@@ -244,6 +244,7 @@ class Landmarker:
         with quiet_stderr():
             self._task = vision.FaceLandmarker.create_from_options(options)
         self._closed = False
+        self._first = True
         self._last_ms = -1
         self._tracker = FaceTracker()
         self.blendshape_names: tuple[str, ...] = ()
@@ -276,7 +277,12 @@ class Landmarker:
 
         ms = self.timestamp_ms(time_s)
         mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(image))
-        result = self._task.detect_for_video(mp_image, ms)
+        if self._first:  # the first inference prints C++ log lines too
+            self._first = False
+            with quiet_stderr():
+                result = self._task.detect_for_video(mp_image, ms)
+        else:
+            result = self._task.detect_for_video(mp_image, ms)
         faces = result.face_landmarks
         if not faces:
             self._tracker.lost()

@@ -8,13 +8,14 @@ import warnings
 from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import av
 import av.error
 import cv2
 import numpy as np
 import pytest
+from av.video.stream import VideoStream
 
 from synktrack.errors import InputError
 from synktrack.io import (
@@ -63,7 +64,7 @@ def _write_clip(
     """Encode a small clip; ``times_ms`` sets each frame's pts (time base 1/1000)."""
     times = list(times_ms) if times_ms is not None else [round(i * 1000 / 30) for i in range(n)]
     with av.open(str(path), "w", options=options or {}) as out:
-        stream = out.add_stream(codec, rate=30)
+        stream = cast(VideoStream, out.add_stream(codec, rate=30))
         stream.width, stream.height = W, H
         stream.pix_fmt = "yuv420p"
         stream.codec_context.time_base = Fraction(1, 1000)
@@ -125,6 +126,16 @@ def test_vfr_times_come_from_the_container(tmp_path: Path, suffix: str) -> None:
     assert all(b > a for a, b in zip(times, times[1:], strict=False))
 
 
+def test_live_webm_without_duration_or_index(tmp_path: Path) -> None:
+    # Like a browser MediaRecorder file: no duration, no cues, no frame count.
+    clip = _write_clip(
+        tmp_path / "rec.webm", [0, 33, 80, 90, 200], codec="libvpx", options={"live": "1"}
+    )
+    src = open_source(clip)
+    assert src.n_frames is None
+    assert [f.time_s for f in _all(src)] == pytest.approx([0.0, 0.033, 0.08, 0.09, 0.2])
+
+
 def test_first_time_is_zero_when_pts_starts_late(tmp_path: Path) -> None:
     clip = _write_clip(tmp_path / "late.mkv", [500, 540, 600])
     assert [f.time_s for f in _all(open_source(clip))] == pytest.approx([0.0, 0.04, 0.1])
@@ -138,7 +149,9 @@ def test_bframes_come_out_in_presentation_order(tmp_path: Path) -> None:
     assert len(frames) == 60
     levels = [float(f.image.mean()) for f in frames]
     assert levels == pytest.approx([4.0 * i for i in range(60)], abs=2.0)
-    assert [f.time_s for f in frames] == pytest.approx([round(i * 1000 / 30) / 1000 for i in range(60)])
+    assert [f.time_s for f in frames] == pytest.approx(
+        [round(i * 1000 / 30) / 1000 for i in range(60)]
+    )
 
 
 def test_clock_repairs_missing_and_repeated_pts() -> None:
@@ -202,10 +215,37 @@ def test_max_frames_and_reiteration(tmp_path: Path) -> None:
         list(src.frames())
 
 
-def test_close_releases_an_unread_source(tmp_path: Path) -> None:
-    src = open_source(_write_clip(tmp_path / "u.mp4"))
+def test_close_releases_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clip = _write_clip(tmp_path / "u.mp4", n=10)
+    opened: list[_SpyContainer] = []
+    real_open = av.open
+
+    def spy_open(*args: Any, **kwargs: Any) -> _SpyContainer:
+        opened.append(_SpyContainer(real_open(*args, **kwargs)))
+        return opened[-1]
+
+    monkeypatch.setattr(video_mod.av, "open", spy_open)
+    src = open_source(clip)  # never iterated
     src.close()
     src.close()  # idempotent
+    with open_source(clip) as src:  # abandoned half-way
+        next(iter(src.frames()))
+    assert len(opened) == 2
+    assert all(c.closed for c in opened)
+
+
+class _SpyContainer:
+    """Wraps a real container and records close()."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner, self.closed = inner, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def close(self) -> None:
+        self.closed = True
+        self._inner.close()
 
 
 # --------------------------------------------------------------------------- orientation

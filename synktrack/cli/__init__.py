@@ -11,7 +11,15 @@ from synktrack.cli._app import app
 from synktrack.errors import SynktrackError
 
 # Importing a command module registers its commands.
-from synktrack.cli import analyze_cmd, model_cmd  # noqa: E402,F401  isort: skip
+from synktrack.cli import (  # noqa: E402,F401  isort: skip
+    analyze_cmd,
+    batch_cmd,
+    check_cmd,
+    demo_cmd,
+    model_cmd,
+    protocol_cmd,
+    report_cmd,
+)
 
 __all__ = ["app", "main"]
 

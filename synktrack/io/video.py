@@ -18,7 +18,7 @@ import re
 import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
@@ -300,7 +300,7 @@ class VideoSource(FrameSource):
         self.path = path
         self._max_frames = max_frames
         self._closed = False
-        self._running: list[Iterator[Frame]] = []
+        self._running: list[Generator[Frame, None, None]] = []
         container, stream = self._open()
         try:
             self.fps_nominal = (
@@ -317,7 +317,7 @@ class VideoSource(FrameSource):
         frames = self._decode(container, stream)
         first = next(frames)  # raises InputError when nothing decodes; closes the container
         self.height, self.width = first.image.shape[:2]
-        self._pending: Iterator[Frame] | None = _prepend(first, frames)
+        self._pending: tuple[Frame, Generator[Frame, None, None]] | None = (first, frames)
 
     def _open(self) -> tuple[Any, Any]:
         path = self.path
@@ -345,7 +345,7 @@ class VideoSource(FrameSource):
         stream.codec_context.thread_type = "AUTO"  # frame threads; output stays in pts order
         return container, stream
 
-    def _decode(self, container: Any, stream: Any) -> Iterator[Frame]:
+    def _decode(self, container: Any, stream: Any) -> Generator[Frame, None, None]:
         """Decode ``stream`` to frames; always closes ``container`` when done."""
         path = self.path
         clock = _Clock(1.0 / (self.fps_nominal or _DEFAULT_FPS))
@@ -407,32 +407,29 @@ class VideoSource(FrameSource):
         """Yield the video's frames; see :meth:`FrameSource.frames`."""
         if self._closed:
             raise ValueError("frames() called on a closed VideoSource")
-        if self._pending is not None:
-            frames, self._pending = self._pending, None
+        if self._pending is not None:  # the decoder opened by __init__, first frame read
+            (first, rest), self._pending = self._pending, None
+            self._running.append(rest)
+            frames = _prepend(first, rest)
         else:
             frames = self._decode(*self._open())
         self._running.append(frames)
         return frames
 
     def close(self) -> None:
-        """Close every open decoder; safe to call more than once."""
+        """Close every open decoder (and its file); safe to call more than once."""
         self._closed = True
-        pending, self._pending = self._pending, None
-        for frames in [*self._running, *([pending] if pending is not None else [])]:
-            close = getattr(frames, "close", None)
-            if close is not None:
-                close()
+        if self._pending is not None:
+            self._running.append(self._pending[1])
+            self._pending = None
+        for frames in self._running:
+            frames.close()
         self._running.clear()
 
 
-def _prepend(first: Frame, rest: Iterator[Frame]) -> Iterator[Frame]:
-    try:
-        yield first
-        yield from rest
-    finally:
-        close = getattr(rest, "close", None)
-        if close is not None:
-            close()
+def _prepend(first: Frame, rest: Iterator[Frame]) -> Generator[Frame, None, None]:
+    yield first
+    yield from rest
 
 
 def _estimate_frames(

@@ -1,0 +1,150 @@
+"""Column contracts of the per-session outputs (session.csv, epochs.csv, history).
+
+One place that says what every column means and in which unit, used by the
+writers, the history store, the report and the docs. Sides are the patient's.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+SIDES = ("left", "right")
+
+# Index stems: name -> (unit suffix, description). Columns are f"{stem}_{side}{unit}".
+INDICES: dict[str, tuple[str, str]] = {
+    "eye_narrowing_smile": (
+        "_pct",
+        "eye aperture reduction during a gentle smile, % of the rest aperture (+ = narrower)",
+    ),
+    "eye_narrowing_pucker": (
+        "_pct",
+        "eye aperture reduction during a gentle pucker, % of the rest aperture (+ = narrower)",
+    ),
+    "mouth_corner_eye_closure": (
+        "_mm",
+        "mouth-corner displacement from rest during gentle eye closure (mm)",
+    ),
+    "smile_excursion": ("_mm", "mouth-corner displacement from rest during a smile (mm)"),
+    "pucker_excursion": ("_mm", "mouth-corner displacement from rest during a pucker (mm)"),
+    "eye_closure": ("_pct", "eye aperture reduction during eye closure, % of rest"),
+    "brow_raise": ("_mm", "brow lift from rest during a brow raise (mm)"),
+    "oral_ocular_coupling": (
+        "",
+        "slope of eye-aperture change (% of rest) per mm of mouth-corner movement over the "
+        "frames of smile and pucker epochs",
+    ),
+    "ocular_oral_coupling": (
+        "",
+        "slope of mouth-corner movement (mm) per 10 % of eye closure over the frames of "
+        "eye-closure epochs",
+    ),
+}
+# Indices that are synkinesis signs (the rest are target-movement amplitudes).
+SYNKINESIS_INDICES = (
+    "eye_narrowing_smile",
+    "eye_narrowing_pucker",
+    "mouth_corner_eye_closure",
+    "oral_ocular_coupling",
+    "ocular_oral_coupling",
+)
+TARGET_INDICES = ("smile_excursion", "pucker_excursion", "eye_closure", "brow_raise")
+
+
+def index_column(stem: str, side: str) -> str:
+    unit, _ = INDICES[stem]
+    return f"{stem}_{side}{unit}"
+
+
+def asymmetry_column(stem: str) -> str:
+    unit, _ = INDICES[stem]
+    return f"{stem}_asymmetry{unit}"
+
+
+METADATA_COLUMNS: dict[str, str] = {
+    "schema_version": "version of this column layout",
+    "session_id": "unique id of the session",
+    "started_at": "date and time the recording was analysed or recorded (ISO 8601)",
+    "session_date": "date of the session (YYYY-MM-DD)",
+    "subject": "subject id",
+    "protocol": "protocol name",
+    "protocol_version": "protocol version",
+    "affected_side": "left, right or unknown",
+    "mirrored": "1 if the video was selfie-style (mirrored)",
+    "complete": "1 if the whole recording was read",
+    "source": "input file (or camera)",
+    "source_sha256": "SHA-256 of the input file",
+    "synktrack_version": "synktrack version",
+    "mediapipe_version": "mediapipe version",
+    "model_sha256": "SHA-256 of the face landmark model",
+    "eye_measure": "which eye-aperture measure the indices use",
+}
+
+QUALITY_COLUMNS: dict[str, str] = {
+    "duration_s": "length of the recording (s)",
+    "usable_frame_fraction": "fraction of frames with a usable face",
+    "epochs_total": "movement epochs in the protocol",
+    "epochs_usable": "movement epochs with enough usable frames",
+    "blinks_n": "blinks detected",
+    "gentler_please": "1 if a movement was forceful (exaggerated movements train the wrong pattern)",
+    "gentler_reason": "which movement was forceful, and by how much",
+    "norms_note": "why normative z-scores are (or are not) given",
+}
+
+
+def session_columns() -> dict[str, str]:
+    """All session.csv / history columns with descriptions, in order."""
+    cols = dict(METADATA_COLUMNS)
+    for stem, (_, desc) in INDICES.items():
+        for side in SIDES:
+            cols[index_column(stem, side)] = f"patient's {side}: {desc}"
+        if stem in ("oral_ocular_coupling", "ocular_oral_coupling"):
+            for side in SIDES:
+                cols[f"{stem}_r_{side}"] = f"correlation behind {stem}_{side}"
+        cols[asymmetry_column(stem)] = (
+            f"{stem}: affected minus other side (right minus left when the side is unknown)"
+        )
+    for stem in INDICES:
+        if stem in ("oral_ocular_coupling", "ocular_oral_coupling"):
+            continue
+        unit, _ = INDICES[stem]
+        for side in SIDES:
+            cols[f"{stem}_{side}_sd{unit}"] = (
+                f"repeatability: SD of {stem}_{side} across repetitions of the movement"
+            )
+    for stem in ("eye_narrowing_smile", "eye_narrowing_pucker"):
+        for side in SIDES:
+            cols[f"{stem}_{side}_z"] = f"z-score of {stem}_{side} against published healthy values"
+    for side in SIDES:
+        cols[f"synkinesis_suspected_{side}"] = (
+            f"1 if the {side} side shows a pattern worth discussing with a therapist "
+            "(a flag, not a diagnosis)"
+        )
+        cols[f"synkinesis_reason_{side}"] = "why the flag was raised"
+    cols.update(QUALITY_COLUMNS)
+    return cols
+
+
+EPOCH_COLUMNS: dict[str, str] = {
+    "epoch": "epoch number in the protocol (0-based)",
+    "movement": "rest, smile, eye_closure, pucker or brow_raise",
+    "repetition": "1 for the first time this movement is done, 2 for the second...",
+    "side": "patient's side",
+    "start_s": "epoch start in the clip (s)",
+    "end_s": "epoch end in the clip (s)",
+    "plateau_start_s": "start of the analysed plateau (s)",
+    "plateau_end_s": "end of the analysed plateau (s)",
+    "frames": "frames in the plateau",
+    "usable_frames": "usable frames in the plateau",
+    "usable_fraction": "usable / frames",
+    "blink_frames": "frames left out of eye measures because of a blink",
+    "usable": "1 if the epoch had enough usable frames",
+    "reason": "why the epoch is unusable (empty when usable)",
+    "rest_eye_aperture_mm": "eye aperture at the surrounding rest (mm)",
+    "eye_aperture_mm": "median eye aperture on the plateau (mm)",
+    "eye_narrowing_pct": "aperture reduction from rest, % of rest (+ = narrower)",
+    "mouth_corner_dx_mm": "mouth-corner lateral change from rest (+ = outward) (mm)",
+    "mouth_corner_dy_mm": "mouth-corner vertical change from rest (+ = up) (mm)",
+    "mouth_corner_excursion_mm": "mouth-corner displacement from rest (mm)",
+    "brow_raise_mm": "brow lift from rest (mm)",
+    "coupling_slope": "within-epoch slope of the cross-region coupling (see session.json)",
+    "coupling_r": "correlation behind coupling_slope",
+}
