@@ -63,12 +63,14 @@ class ImageRefiner:
         self._ref_gray: np.ndarray | None = None
         self._ref_pts: np.ndarray | None = None
         self._eyes: dict[str, _EyeTemplate | None] = {}
+        self._prev_to_ref: np.ndarray | None = None
         self._waited = 0
         self._lk = {
             "winSize": (self.settings.window, self.settings.window),
             "maxLevel": self.settings.levels,
             "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01),
             "flags": cv2.OPTFLOW_USE_INITIAL_FLOW,
+            "minEigThreshold": 1e-3,
         }
 
     @property
@@ -138,18 +140,40 @@ class ImageRefiner:
             self._eyes[label] = _EyeTemplate.build(gray, points_px, label)
 
     def _register(self, gray: np.ndarray, points_px: np.ndarray) -> np.ndarray:
+        """Similarity from this image onto the reference image.
+
+        Rigid points are tracked from the reference, starting from where the
+        previous frame's registration puts them (the landmarks themselves shift
+        with expressions); the landmarks decide only when the image cannot.
+        """
         assert self._ref_pts is not None
         head_ref = self._ref_pts[list(HEAD_POINTS)]
-        head_guess = points_px[list(HEAD_POINTS)].astype(np.float32)
-        head_cur, ok_h = self._flow(gray, head_ref, head_guess)
+        from_landmarks, _ = cv2.estimateAffinePartial2D(
+            points_px[list(HEAD_POINTS)].astype(np.float32), head_ref)
+        if self._prev_to_ref is not None:
+            guess = _apply(cv2.invertAffineTransform(self._prev_to_ref), head_ref)
+        else:
+            guess = points_px[list(HEAD_POINTS)]
+        head_cur, ok_h = self._flow(gray, head_ref, guess)
         to_ref = None
-        if ok_h.sum() >= 4:
-            to_ref, _ = cv2.estimateAffinePartial2D(
+        if ok_h.sum() >= 5:
+            to_ref, inliers = cv2.estimateAffinePartial2D(
                 head_cur[ok_h].astype(np.float32), head_ref[ok_h],
-                method=cv2.RANSAC, ransacReprojThreshold=1.5,
+                method=cv2.RANSAC, ransacReprojThreshold=1.0,
             )
+            if to_ref is not None and int(inliers.sum()) < 5:
+                to_ref = None
+        if to_ref is not None and from_landmarks is not None:
+            # Disagreeing with the landmarks by more than a tenth of an eye width: lost.
+            gap = np.abs(_apply(to_ref, head_cur) - _apply(from_landmarks, head_cur)).max()
+            eye_w = np.linalg.norm(head_ref[6] - head_ref[7])
+            if gap > 0.5 * eye_w:
+                to_ref = None
         if to_ref is None:
-            to_ref, _ = cv2.estimateAffinePartial2D(head_guess, head_ref)
+            to_ref = from_landmarks if from_landmarks is not None else np.eye(2, 3)
+            self._prev_to_ref = None
+        else:
+            self._prev_to_ref = to_ref
         return np.asarray(to_ref, dtype=np.float64)
 
     def _flow(self, gray: np.ndarray, ref_pts: np.ndarray,
@@ -174,6 +198,10 @@ class ImageRefiner:
         if d_up is None or d_lo is None:
             return None
         return tpl.point(upper=True, shift=d_up), tpl.point(upper=False, shift=d_lo)
+
+
+def _apply(affine: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    return pts @ affine[:, :2].T + affine[:, 2]
 
 
 PATCH_W = 64  # canonical eye patch: the eye is 48 px wide, centred

@@ -120,22 +120,37 @@ class Warper:
         self._grid = np.mgrid[0:h, 0:w][::-1].astype(np.float32)  # (2, h, w): x, y
 
     def displacement(self, inj: Injection) -> np.ndarray:
-        """(2, h, w) backward displacement field for ``inj``."""
+        """(2, h, w) backward displacement field for ``inj``.
+
+        Each component is computed only inside its own region of the image.
+        """
         field_ = np.zeros_like(self._grid)
         k = 1.0 / self.geometry.mm_per_px
+        parts: list[tuple[tuple[slice, slice], np.ndarray]] = []
         for side, mm in inj.lid_upper_mm.items():
             if mm:
-                field_ += self._lid_field(side, mm * k, upper=True)
+                parts.append(self._lid_field(side, mm * k, upper=True))
         for side, mm in inj.lid_lower_mm.items():
             if mm:
-                field_ += self._lid_field(side, mm * k, upper=False)
+                parts.append(self._lid_field(side, mm * k, upper=False))
         for side, (out_mm, up_mm) in inj.corner_mm.items():
             if out_mm or up_mm:
-                field_ += self._corner_field(side, out_mm * k, up_mm * k)
+                parts.append(self._corner_field(side, out_mm * k, up_mm * k))
         for side, mm in inj.brow_mm.items():
             if mm:
-                field_ += self._brow_field(side, mm * k)
+                parts.append(self._brow_field(side, mm * k))
+        for (ys, xs), part in parts:
+            field_[:, ys, xs] += part
         return field_
+
+    def _roi(self, centre: np.ndarray, half_w: float, up: float,
+             down: float) -> tuple[tuple[slice, slice], np.ndarray]:
+        """Region around ``centre`` and its pixel grid (2, h, w)."""
+        h, w = self._grid.shape[1:]
+        x0, x1 = int(max(centre[0] - half_w, 0)), int(min(centre[0] + half_w + 1, w))
+        y0, y1 = int(max(centre[1] - up, 0)), int(min(centre[1] + down + 1, h))
+        sl = (slice(y0, y1), slice(x0, x1))
+        return sl, self._grid[:, sl[0], sl[1]]
 
     def apply(self, inj: Injection, image: np.ndarray | None = None) -> np.ndarray:
         """The image with ``inj`` applied (the unwarped image when ``inj`` is empty)."""
@@ -148,12 +163,13 @@ class Warper:
 
     # --- fields ---------------------------------------------------------------------------
 
-    def _eye_coords(self, side: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    def _eye_coords(self, side: str, grid: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         outer, axis, width = self.geometry.eye_axis(side)
         normal = np.array([-axis[1], axis[0]])
         if normal[1] < 0:  # point down the image
             normal = -normal
-        rel = self._grid - outer[:, None, None]
+        rel = grid - outer[:, None, None]
         u = (rel[0] * axis[0] + rel[1] * axis[1]) / width
         v = rel[0] * normal[0] + rel[1] * normal[1]
         return u, v, normal, width
@@ -169,14 +185,17 @@ class Warper:
         order = np.argsort(u)
         return np.interp(u_grid, u[order], v[order])
 
-    def _lid_field(self, side: str, d_px: float, upper: bool) -> np.ndarray:
+    def _lid_field(self, side: str, d_px: float,
+                   upper: bool) -> tuple[tuple[slice, slice], np.ndarray]:
         """Move the upper lid down (or the lower lid up) by ``d_px`` at the eye centre.
 
         The lid slides over the eye: skin above the margin moves with a smooth
         fall-off towards the brow (or cheek); the eyeball below the new margin
         stays where it is and is covered.
         """
-        u, v, normal, width = self._eye_coords(side)
+        outer, axis, width = self.geometry.eye_axis(side)
+        sl, grid = self._roi(outer + axis * width / 2, 0.8 * width, 1.4 * width, 1.2 * width)
+        u, v, normal, width = self._eye_coords(side, grid)
         dt = d_px * _plateau(u)
         if upper:
             margin = self._lid_curve(side, "upper", u)
@@ -188,9 +207,10 @@ class Warper:
             new_margin = margin - dt
             beyond = v - (margin + 0.25 * width)
             mag = -np.where(v >= new_margin, dt * _smooth_falloff(beyond, 0.5 * width), 0.0)
-        return (mag[None] * normal[:, None, None]).astype(np.float32)
+        return sl, (mag[None] * normal[:, None, None]).astype(np.float32)
 
-    def _corner_field(self, side: str, out_px: float, up_px: float) -> np.ndarray:
+    def _corner_field(self, side: str, out_px: float,
+                      up_px: float) -> tuple[tuple[slice, slice], np.ndarray]:
         """Move one mouth corner by (outward, up) with a compact smooth bump.
 
         The bump vanishes before the other corner. The backward map is inverted
@@ -203,22 +223,25 @@ class Warper:
         if up[1] > 0:
             up = -up
         shift = out_px * outward + up_px * up
-        radius = 0.8 * self.geometry.mouth_width()
+        radius = 0.45 * self.geometry.mouth_width()
 
         def bump(p: np.ndarray) -> np.ndarray:
             r2 = ((p - corner[:, None, None]) ** 2).sum(axis=0) / radius**2
             return np.clip(1.0 - r2, 0.0, None) ** 2
 
-        src = self._grid.copy()
+        reach = radius + float(np.linalg.norm(shift)) + 2
+        sl, grid = self._roi(corner, reach, reach, reach)
+        src = grid.copy()
         for _ in range(6):  # solve q = p + D(p) for p
-            src = self._grid - shift[:, None, None] * bump(src)[None]
-        return (self._grid - src).astype(np.float32)
+            src = grid - shift[:, None, None] * bump(src)[None]
+        return sl, (grid - src).astype(np.float32)
 
-    def _brow_field(self, side: str, d_px: float) -> np.ndarray:
+    def _brow_field(self, side: str, d_px: float) -> tuple[tuple[slice, slice], np.ndarray]:
         """Raise one brow by ``d_px`` with a compact bump centred on the brow."""
         pts = self.geometry.points[list(BROW[side])]
         centre = pts.mean(axis=0)
         radius = 1.2 * float(np.ptp(pts[:, 0]))
-        r2 = ((self._grid - centre[:, None, None]) ** 2).sum(axis=0) / radius**2
+        sl, grid = self._roi(centre, radius + 1, radius + 1, radius + 1)
+        r2 = ((grid - centre[:, None, None]) ** 2).sum(axis=0) / radius**2
         mag = np.clip(1.0 - r2, 0.0, None) ** 2
-        return np.stack([np.zeros_like(mag), -d_px * mag]).astype(np.float32)
+        return sl, np.stack([np.zeros_like(mag), -d_px * mag]).astype(np.float32)

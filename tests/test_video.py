@@ -195,7 +195,7 @@ def test_frame_contract_and_metadata(tmp_path: Path) -> None:
     clip = _write_clip(tmp_path / "c.mp4", n=6)
     with open_source(clip) as src:
         assert (src.kind, src.path, src.width, src.height) == ("video", clip, W, H)
-        assert src.n_frames == 6 and src.rotation_deg == 0 and not src.mirrored
+        assert src.n_frames == 6 and src.rotation_deg == 0 and not src.mirror_applied
         assert src.fps_nominal == pytest.approx(30.0, rel=0.1)
         frames = list(src.frames())
     img = frames[0].image

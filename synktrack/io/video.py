@@ -115,8 +115,9 @@ class FrameSource(ABC):
     rotation_deg : int
         Counter-clockwise rotation applied to the decoded pictures (0, 90, 180 or 270),
         i.e. ``np.rot90(image, rotation_deg // 90)``.
-    mirrored : bool
-        True if the container also asked for a left-right mirror, applied after rotation.
+    mirror_applied : bool
+        True if the container's display matrix also asked for a left-right mirror, which
+        was applied after the rotation (nothing to do with a selfie-mirrored recording).
     """
 
     kind: str
@@ -126,7 +127,7 @@ class FrameSource(ABC):
     n_frames: int | None
     fps_nominal: float | None
     rotation_deg: int = 0
-    mirrored: bool = False
+    mirror_applied: bool = False
 
     @abstractmethod
     def frames(self) -> Iterator[Frame]:
@@ -373,9 +374,9 @@ class VideoSource(FrameSource):
                 if av_frame is None:
                     break
                 if index == 0:
-                    self.rotation_deg, self.mirrored = _frame_orientation(av_frame)
+                    self.rotation_deg, self.mirror_applied = _frame_orientation(av_frame)
                 image = apply_orientation(
-                    av_frame.to_ndarray(format="rgb24"), self.rotation_deg, self.mirrored
+                    av_frame.to_ndarray(format="rgb24"), self.rotation_deg, self.mirror_applied
                 )
                 time_s = clock.time_of(av_frame.pts, av_frame.time_base or stream.time_base)
                 yield Frame(index=index, time_s=time_s, image=image)

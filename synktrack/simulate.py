@@ -1,0 +1,179 @@
+"""Simulated guided sessions with known synkinesis, made from a real face.
+
+A still portrait is animated through a protocol by the injection harness
+(:mod:`synktrack.synth`): healthy gentle movements on both sides, plus a known
+one-sided synkinesis on a chosen side. The truth travels with the clip, so the
+analysis can be checked against it (NeuroKit-style ``*_simulate``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from synktrack.measures.ids import EYE
+from synktrack.protocol import Protocol
+from synktrack.synth import SIDES, FaceGeometry, Injection, Warper
+
+
+@dataclass(frozen=True)
+class Synkinesis:
+    """Known one-sided synkinesis to inject.
+
+    Attributes
+    ----------
+    side
+        Patient's side, or ``None`` for a healthy control.
+    oral_ocular_pct
+        Extra narrowing of that eye during smile and pucker, % of its rest aperture.
+    ocular_oral_mm
+        Upward pull of that mouth corner during eye closure (mm).
+    """
+
+    side: str | None = None
+    oral_ocular_pct: float = 0.0
+    ocular_oral_mm: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Healthy:
+    """Gentle healthy movements (both sides), sizes from typical adult values."""
+
+    smile_corner_mm: tuple[float, float] = (2.0, 2.5)  # (outward, up)
+    smile_narrowing_pct: float = 20.0  # healthy smile narrows both eyes ~22 %
+    closure_pct: float = 90.0
+    pucker_corner_mm: tuple[float, float] = (-3.5, 0.5)
+    brow_raise_mm: float = 3.0
+
+
+def rest_apertures_mm(geom: FaceGeometry) -> dict[str, float]:
+    """Centre lid distance of each eye of the still, in mm."""
+    out = {}
+    for side in SIDES:
+        up, lo = EYE[side]["pairs"][0]
+        out[side] = float(np.linalg.norm(geom.points[up] - geom.points[lo])) * geom.mm_per_px
+    return out
+
+
+def movement_injection(movement: str, geom: FaceGeometry, syn: Synkinesis,
+                       healthy: Healthy | None = None) -> Injection:
+    """The full-strength injection for one movement (healthy + synkinesis)."""
+    h = healthy or Healthy()
+    ap = rest_apertures_mm(geom)
+    inj = Injection()
+    if movement == "smile":
+        f = h.smile_narrowing_pct / 100
+        inj = Injection(
+            lid_upper_mm={s: 0.25 * f * ap[s] for s in SIDES},
+            lid_lower_mm={s: 0.75 * f * ap[s] for s in SIDES},
+            corner_mm={s: h.smile_corner_mm for s in SIDES},
+        )
+    elif movement == "eye_closure":
+        f = h.closure_pct / 100
+        inj = Injection(
+            lid_upper_mm={s: 0.85 * f * ap[s] for s in SIDES},
+            lid_lower_mm={s: 0.15 * f * ap[s] for s in SIDES},
+        )
+    elif movement == "pucker":
+        inj = Injection(corner_mm={s: h.pucker_corner_mm for s in SIDES})
+    elif movement == "brow_raise":
+        inj = Injection(brow_mm={s: h.brow_raise_mm for s in SIDES})
+    if syn.side is not None:
+        if movement in ("smile", "pucker") and syn.oral_ocular_pct:
+            inj = inj + Injection(lid_upper_mm={syn.side: syn.oral_ocular_pct / 100 * ap[syn.side]})
+        if movement == "eye_closure" and syn.ocular_oral_mm:
+            inj = inj + Injection(corner_mm={syn.side: (0.0, syn.ocular_oral_mm)})
+    return inj
+
+
+def envelope(t: np.ndarray | float, start: float, end: float, onset: float = 0.3,
+             rise: float = 0.5, fall: float = 0.4) -> np.ndarray:
+    """0..1 activation of a movement prompted over [start, end): delayed, smooth ramps."""
+    t = np.asarray(t, dtype=float)
+    up = np.clip((t - start - onset) / rise, 0.0, 1.0)
+    down = np.clip((end - t) / fall, 0.0, 1.0)
+    x = np.minimum(up, down)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def session_simulate(image: np.ndarray, geom: FaceGeometry, protocol: Protocol,
+                     synkinesis: Synkinesis | None = None, fps: float = 25.0,
+                     healthy: Healthy | None = None, sway_px: float = 1.0,
+                     noise: float = 1.5, seed: int = 0) -> Iterator[tuple[float, np.ndarray]]:
+    """Frames of a guided session following ``protocol``.
+
+    Yields ``(time_s, rgb_frame)``. A slow head sway and sensor noise make the
+    clip behave like a camera recording.
+    """
+    syn = synkinesis or Synkinesis()
+    rng = np.random.default_rng(seed)
+    warper = Warper(image, geom)
+    full = {m: movement_injection(m, geom, syn, healthy) for m in protocol.movements()}
+    h, w = image.shape[:2]
+    n = int(round(protocol.duration_s * fps))
+    noise_bank = [rng.normal(0, noise, image.shape).astype(np.float32) for _ in range(7)]
+    cache: dict[tuple[tuple[str, float], ...], np.ndarray] = {}
+    for i in range(n):
+        t = i / fps
+        key = []
+        for step in protocol.steps:
+            if step.movement != "rest" and step.start_s - 1 <= t < step.end_s + 1:
+                a = round(float(envelope(t, step.start_s, step.end_s)), 3)
+                if a > 0:
+                    key.append((step.movement, a))
+        if tuple(key) not in cache:
+            inj = Injection()
+            for movement, a in key:
+                inj = inj + full[movement].scaled(a)
+            if len(cache) > 512:
+                cache.clear()
+            cache[tuple(key)] = warper.apply(inj)
+        frame = cache[tuple(key)]
+        dx = sway_px * np.sin(2 * np.pi * 0.13 * t)
+        dy = 0.6 * sway_px * np.sin(2 * np.pi * 0.07 * t + 1.0)
+        shift = np.float32([[1, 0, dx], [0, 1, dy]])
+        frame = cv2.warpAffine(frame, shift, (w, h), borderMode=cv2.BORDER_REFLECT)
+        if noise:
+            grain = noise_bank[int(rng.integers(len(noise_bank)))]
+            frame = np.clip(frame + grain, 0, 255).astype(np.uint8)
+        yield t, frame
+
+
+def write_clip(frames: Iterator[tuple[float, np.ndarray]], path: str | os.PathLike[str],
+               fps: float) -> Path:
+    """Write RGB frames to an mp4 (mp4v) atomically."""
+    from synktrack.atomic import atomic_path
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp_mp4 = tmp.with_suffix(".mp4")
+        writer = None
+        try:
+            for _, frame in frames:
+                if writer is None:
+                    h, w = frame.shape[:2]
+                    writer = cv2.VideoWriter(str(tmp_mp4), cv2.VideoWriter_fourcc(*"mp4v"),
+                                             fps, (w, h))
+                writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        finally:
+            if writer is not None:
+                writer.release()
+        os.replace(tmp_mp4, tmp)
+    return path
+
+
+def demo_portrait(size: int = 480) -> np.ndarray:
+    """A real public-domain face: NASA's astronaut portrait shipped with scikit-image."""
+    from skimage import data
+
+    img = data.astronaut()[15:235, 115:335]
+    return cv2.resize(img, (size, size), interpolation=cv2.INTER_CUBIC)

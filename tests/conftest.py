@@ -1,0 +1,52 @@
+"""Shared fixtures: the real model, the real media in ../shared, the demo face."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """``../shared`` beside the checkout; tests that need it skip when it is absent."""
+    if not (SHARED / "media").is_dir():
+        pytest.skip("../shared/media is absent (it is always present in CI)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    """The real face landmarker model, resolved like the CLI does (may fetch it once)."""
+    from synktrack.model import resolve_model
+
+    env = os.environ.get("SYNKTRACK_MODEL")
+    if not env and (SHARED / "models" / "face_landmarker.task").is_file():
+        os.environ["SYNKTRACK_MODEL"] = str(SHARED / "models" / "face_landmarker.task")
+    return resolve_model().path
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    import cv2
+
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    assert bgr is not None, path
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+@pytest.fixture(scope="session")
+def london_faces(shared_dir: Path) -> dict[str, np.ndarray]:
+    """Six neutral London-set portraits, downscaled to 675 px (webcam-like face size)."""
+    import cv2
+
+    names = ["001", "004", "005", "006", "021", "024"]
+    out = {}
+    for n in names:
+        img = read_rgb(shared_dir / "media" / "images" / f"london__{n}_neutral.jpg")
+        out[n] = cv2.resize(img, (675, 675), interpolation=cv2.INTER_AREA)
+    return out
