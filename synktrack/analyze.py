@@ -7,26 +7,37 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from synktrack.atomic import atomic_path, write_json
-from synktrack.errors import InputError, NoFaceError
+from synktrack.epochs import blinks_detect, epochs_auto, epochs_from_protocol
+from synktrack.errors import InputError, NoFaceError, OutputError
+from synktrack.history import append_session
+from synktrack.indices import METHODS, epochs_analyze, session_indices
 from synktrack.io.video import FrameSource, file_sha256, open_source
 from synktrack.landmarks import CONTAINER_NAME, Recording
 from synktrack.measures import COLUMNS, MeasureSettings, measures_process
 from synktrack.model import ResolvedModel, resolve_model
+from synktrack.protocol import Protocol, load_protocol
 from synktrack.provenance import now_iso, versions
 from synktrack.refine import RefineSettings
+from synktrack.schema import EPOCH_COLUMNS, SCHEMA_VERSION, session_columns
 from synktrack.track import ClipTracker
 
 FRAMES_CSV = "frames.csv"
+EPOCHS_CSV = "epochs.csv"
+SESSION_CSV = "session.csv"
 SESSION_JSON = "session.json"
+EYE_MEASURE = "image_lids"  # eye aperture from lid margins found in the image
 
 Progress = Callable[[int, int | None], None]
 
@@ -40,6 +51,9 @@ class AnalysisResult:
     recording: Recording
     session: dict[str, Any]
     files: dict[str, Path] = field(default_factory=dict)
+    epochs: pd.DataFrame | None = None
+    session_row: dict[str, Any] | None = None
+    found: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -94,6 +108,12 @@ def analyze_clip(
     video: str | os.PathLike[str] | int,
     out_dir: str | os.PathLike[str],
     *,
+    protocol: str | os.PathLike[str] | Protocol | None = None,
+    offset_s: float = 0.0,
+    affected_side: str = "unknown",
+    subject: str | None = None,
+    session_date: str | None = None,
+    history: str | os.PathLike[str] | None = None,
     mirrored: bool = False,
     model: str | os.PathLike[str] | ResolvedModel | None = None,
     camera: bool = False,
@@ -112,6 +132,17 @@ def analyze_clip(
     out_dir
         Output folder; each file in it is replaced atomically, and only once
         its new content is complete.
+    protocol
+        Built-in name, TOML file, :class:`Protocol`, ``"auto"`` to find the
+        movements in the signals, or None for per-frame measures only.
+    offset_s
+        Time in the clip at which the protocol starts.
+    affected_side
+        ``left``, ``right`` or ``unknown`` (for asymmetry signs).
+    subject, session_date
+        Metadata for session.csv (date defaults to today).
+    history
+        History CSV to append the session row to (locked, atomic).
     mirrored
         Selfie-style video (the patient's right on the image's right).
     model
@@ -132,59 +163,183 @@ def analyze_clip(
     Raises
     ------
     InputError
-        The input cannot be read (nothing is written).
+        The input or protocol cannot be read (nothing is written).
     NoFaceError
         Outputs were written, but no frame had a face.
     """
-    settings = settings or MeasureSettings()
+    if affected_side not in ("left", "right", "unknown"):
+        raise InputError(f"affected side must be left, right or unknown, not {affected_side!r}")
+    proto = resolve_protocol(protocol)
     resolved = model if isinstance(model, ResolvedModel) else resolve_model(model,
                                                                             announce=announce)
-    out = Path(out_dir)
     with open_source(video, camera=camera, max_frames=max_frames) as source:
         input_info = _input_info(source)
         rec, status = landmark_source(source, resolved, max_faces=max_faces, progress=progress)
+    return analyze_recording(
+        rec, out_dir, protocol=proto, offset_s=offset_s, affected_side=affected_side,
+        subject=subject, session_date=session_date, history=history, mirrored=mirrored,
+        model=resolved, settings=settings, input_info={**input_info, **status},
+    )
+
+
+def resolve_protocol(protocol: str | os.PathLike[str] | Protocol | None) -> Protocol | str | None:
+    """A Protocol, the string "auto", or None; errors name the bad file or line."""
+    if protocol is None or isinstance(protocol, Protocol):
+        return protocol
+    if str(protocol) == "auto":
+        return "auto"
+    return load_protocol(protocol)
+
+
+def analyze_recording(
+    rec: Recording,
+    out_dir: str | os.PathLike[str],
+    *,
+    protocol: Protocol | str | None = None,
+    offset_s: float = 0.0,
+    affected_side: str = "unknown",
+    subject: str | None = None,
+    session_date: str | None = None,
+    history: str | os.PathLike[str] | None = None,
+    mirrored: bool = False,
+    model: ResolvedModel | None = None,
+    settings: MeasureSettings | None = None,
+    input_info: dict[str, Any] | None = None,
+) -> AnalysisResult:
+    """Measures, epochs, indices and outputs for an already landmarked recording.
+
+    Used by :func:`analyze_clip`, by the weekly-check server (which landmarks
+    while the patient records) and to re-run analysis from a saved container.
+    """
+    settings = settings or MeasureSettings()
+    out = Path(out_dir)
+    info = dict(input_info or {"path": rec.attrs.get("source"), "complete": True})
+    info.setdefault("complete", True)
     t1 = time.perf_counter()
     frames = measures_process(rec, mirrored=mirrored, settings=settings)
-    t_measure = time.perf_counter() - t1
     rec = replace(rec, attrs={**rec.attrs, "mirrored": mirrored})
     n_face = int(rec.face_present.sum())
-    session = {
+    proto = protocol
+    found: list[str] = []
+    if proto == "auto":
+        proto, found = epochs_auto(frames)
+    session: dict[str, Any] = {
         "created": now_iso(),
         "versions": versions(),
-        "model": {"path": str(resolved.path), "sha256": resolved.sha256,
-                  "source": resolved.source, "name": "face_landmarker.task float16 v1"},
-        "input": {**input_info, **status, "frames_read": rec.n_frames},
-        "settings": {"mirrored": mirrored, "max_faces": max_faces,
-                     "quality": settings.to_dict(), "refine": RefineSettings().__dict__},
-        "scale": {"mm_per_px": frames.attrs.get("mm_per_px"), "iris_diameter_mm":
-                  frames.attrs.get("iris_diameter_mm"),
+        "model": ({"path": str(model.path), "sha256": model.sha256, "source": model.source,
+                   "name": "face_landmarker.task float16 v1"} if model else
+                  {"sha256": rec.attrs.get("model_sha256")}),
+        "input": {**info, "frames_read": rec.n_frames},
+        "settings": {"mirrored": mirrored, "quality": settings.to_dict(),
+                     "refine": RefineSettings().__dict__, "offset_s": offset_s,
+                     "affected_side": affected_side},
+        "scale": {"mm_per_px": frames.attrs.get("mm_per_px"),
+                  "iris_diameter_mm": frames.attrs.get("iris_diameter_mm"),
                   "reference_frame": rec.attrs.get("reference_frame")},
         "counts": {"frames": rec.n_frames, "face_frames": n_face,
                    "usable_frames": int(frames["usable"].sum()),
                    "several_faces_frames": int(frames["several_faces"].sum())},
-        "timings": {"landmarks_s": round(status["seconds"], 3),
-                    "measures_s": round(t_measure, 3),
-                    "frames_per_s": round(rec.n_frames / max(status["seconds"], 1e-9), 1)},
+        "timings": {"landmarks_s": round(float(info.get("seconds", 0.0)), 3),
+                    "frames_per_s": round(rec.n_frames / max(float(info.get("seconds", 0.0)),
+                                                             1e-9), 1)},
         "columns": {"frames.csv": COLUMNS},
     }
-    files = write_outputs(out, rec, frames, session)
-    result = AnalysisResult(out, frames, rec, session, files)
+    epochs_table = None
+    row: dict[str, Any] | None = None
+    if isinstance(proto, Protocol):
+        proto = proto.shifted(offset_s) if offset_s else proto
+        epochs_table, row = _session(frames, proto, rec, session, affected_side=affected_side,
+                                     subject=subject, session_date=session_date,
+                                     mirrored=mirrored)
+        session["protocol"] = proto.to_dict()
+        if found:
+            session["protocol"]["found"] = found
+        session["methods"] = METHODS
+        session["columns"]["session.csv"] = session_columns()
+        session["columns"]["epochs.csv"] = EPOCH_COLUMNS
+    session["timings"]["analysis_s"] = round(time.perf_counter() - t1, 3)
+    files = write_outputs(out, rec, frames, session, epochs_table, row)
+    if row is not None and history is not None:
+        append_session(history, row)
+        files["history"] = Path(history)
+    result = AnalysisResult(out, frames, rec, session, files, epochs=epochs_table,
+                            session_row=row, found=found)
     if n_face == 0:
-        raise NoFaceError(f"no face found in any of {rec.n_frames} frames of {input_info['path']}"
+        raise NoFaceError(f"no face found in any of {rec.n_frames} frames of {info.get('path')}"
                           f"; outputs written to {out} with face_present = 0. Check the face "
                           "is in view, lit and not too small")
     return result
 
 
-def write_outputs(out: Path, rec: Recording, frames: pd.DataFrame,
-                  session: dict[str, Any]) -> dict[str, Path]:
-    """Write frames.csv, the landmark container and session.json, each atomically."""
-    out.mkdir(parents=True, exist_ok=True)
-    files = {"frames": out / FRAMES_CSV, "landmarks": out / CONTAINER_NAME,
-             "session": out / SESSION_JSON}
+def _session(frames: pd.DataFrame, proto: Protocol, rec: Recording, session: dict[str, Any], *,
+             affected_side: str, subject: str | None, session_date: str | None,
+             mirrored: bool) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Epochs table and the session row."""
+    ep = epochs_from_protocol(frames, proto)
+    t = frames["time_s"].to_numpy()
+    rest_mask = np.zeros(len(frames), bool)
+    for step in proto.steps:
+        if step.movement == "rest":
+            rest_mask |= (t >= step.start_s) & (t < step.end_s)
+    blink, n_blinks = blinks_detect(frames, rest_mask & frames["usable"].to_numpy().astype(bool))
+    if len(ep):
+        ep_rows, pooled = epochs_analyze(frames, ep, blink)
+    else:
+        ep_rows, pooled = pd.DataFrame(columns=list(EPOCH_COLUMNS)), {}
+    ep_rows = ep_rows.reindex(columns=list(EPOCH_COLUMNS))
+    indices = session_indices(ep_rows, pooled, affected_side=affected_side,
+                              eye_measure=EYE_MEASURE)
+    created = datetime.now().astimezone()
+    src_hash = session["input"].get("sha256") or ""
+    row: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "session_id": f"{created:%Y%m%d-%H%M%S}-{(src_hash or uuid.uuid4().hex)[:8]}",
+        "started_at": created.isoformat(timespec="seconds"),
+        "session_date": session_date or f"{created:%Y-%m-%d}",
+        "subject": subject or "",
+        "protocol": proto.name,
+        "protocol_version": proto.version,
+        "affected_side": affected_side,
+        "mirrored": int(mirrored),
+        "complete": int(bool(session["input"].get("complete", True))),
+        "source": session["input"].get("path", ""),
+        "source_sha256": src_hash,
+        "synktrack_version": session["versions"]["synktrack"],
+        "mediapipe_version": session["versions"].get("mediapipe"),
+        "model_sha256": session["model"].get("sha256"),
+        "eye_measure": EYE_MEASURE,
+        **indices,
+        "duration_s": round(float(t[-1] - t[0]), 3) if len(t) else 0.0,
+        "usable_frame_fraction": round(float(frames["usable"].mean()), 3) if len(t) else 0.0,
+        "epochs_total": int(len(ep)),
+        "epochs_usable": int(ep["usable"].sum()) if len(ep) else 0,
+        "blinks_n": n_blinks,
+    }
+    return ep_rows, row
+
+
+def write_outputs(out: Path, rec: Recording, frames: pd.DataFrame, session: dict[str, Any],
+                  epochs: pd.DataFrame | None = None,
+                  row: dict[str, Any] | None = None) -> dict[str, Path]:
+    """Write every output file atomically; session.json goes last."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"cannot create {out}: {err.strerror}; choose another --out") from err
+    files = {"frames": out / FRAMES_CSV, "landmarks": out / CONTAINER_NAME}
     with atomic_path(files["frames"]) as tmp:
         frames.to_csv(tmp, index=False, float_format="%.4f")
     rec.save(files["landmarks"])
+    if epochs is not None:
+        files["epochs"] = out / EPOCHS_CSV
+        with atomic_path(files["epochs"]) as tmp:
+            epochs.to_csv(tmp, index=False, float_format="%.4f")
+    if row is not None:
+        files["session_csv"] = out / SESSION_CSV
+        with atomic_path(files["session_csv"]) as tmp:
+            pd.DataFrame([row]).reindex(columns=list(session_columns())).to_csv(
+                tmp, index=False, float_format="%.4f")
+    files["session"] = out / SESSION_JSON
     write_json(files["session"], session)
     return files
 

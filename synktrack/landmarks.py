@@ -47,7 +47,7 @@ DIMS: dict[str, tuple[str, ...]] = {
 SPACE = ("x", "y", "z")
 CONTAINER_NAME = "landmarks.npz"
 CONTAINER_VERSION = 1
-N_TRACKED = 6
+N_TRACKED = 8
 
 
 @dataclass(frozen=True)

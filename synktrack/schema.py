@@ -84,7 +84,8 @@ QUALITY_COLUMNS: dict[str, str] = {
     "epochs_total": "movement epochs in the protocol",
     "epochs_usable": "movement epochs with enough usable frames",
     "blinks_n": "blinks detected",
-    "gentler_please": "1 if a movement was forceful (exaggerated movements train the wrong pattern)",
+    "gentler_please": "1 if a movement was forceful (exaggerated movements train the wrong "
+    "pattern)",
     "gentler_reason": "which movement was forceful, and by how much",
     "norms_note": "why normative z-scores are (or are not) given",
 }

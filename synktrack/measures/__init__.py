@@ -48,7 +48,7 @@ COLUMNS: dict[str, str] = {
         for s in SIDES
     },
     **{
-        f"eye_aperture_landmarks_{s}_mm": f"the same from MediaPipe's lid landmarks alone, "
+        f"eye_aperture_landmarks_{s}_mm": "the same from MediaPipe's lid landmarks alone, "
         "kept for comparison (mm)"
         for s in SIDES
     },

@@ -8,6 +8,11 @@ from synktrack.measures.ids import BROW, EYE
 
 
 def height_px(points: np.ndarray, label: str) -> np.ndarray:
-    """(time,) mean brow height above the midpoint of the two canthi, head-frame pixels."""
+    """(time,) brow height above that eye's canthal line, head-frame pixels.
+
+    The brow point is the middle of the brow (image-tracked when available);
+    the canthal line is taken once per recording (median over frames) so that
+    eye movements such as a smile's cheek raise do not read as brow movement.
+    """
     canthi = (points[:, EYE[label]["outer"], 1] + points[:, EYE[label]["inner"], 1]) / 2.0
-    return points[:, list(BROW[label]), 1].mean(axis=1) - canthi
+    return points[:, BROW[label][2], 1] - np.nanmedian(canthi)

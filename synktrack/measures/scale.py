@@ -16,7 +16,7 @@ IRIS_DIAMETER_MM = 11.7
 
 
 def iris_diameter_px(points: np.ndarray) -> np.ndarray:
-    """(time, side) horizontal iris diameter in head-frame pixels, MediaPipe labels (right, left)."""
+    """(time, side) horizontal iris diameter, head-frame px; MediaPipe labels (right, left)."""
     cols = []
     for label in ("right", "left"):
         a, b = EYE[label]["iris_h"]

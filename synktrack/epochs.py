@@ -1,0 +1,198 @@
+"""Movement and rest epochs: from protocol timing, or found in the signals; blinks.
+
+An epoch table has one row per protocol step (or detected movement) with its
+time window, the plateau that is analysed, the rest frames it is compared
+with, and whether it is usable (with the reason when it is not).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from synktrack.protocol import Protocol, Step
+
+SIDES = ("left", "right")
+MIN_PLATEAU_FRAMES = 5
+MIN_USABLE_FRACTION = 0.5
+
+
+@dataclass(frozen=True)
+class EpochSettings:
+    """Timing rules (seconds) for plateaus and rest windows."""
+
+    reaction_s: float = 0.8  # skip the start of a movement step (reaction and ramp)
+    release_s: float = 0.2  # skip the end of a movement step
+    relax_s: float = 1.0  # skip the start of a rest step (letting go of the movement)
+    plateau_level: float = 0.6  # keep plateau frames above this share of the step's peak
+    blink_max_s: float = 0.6  # dips longer than this are not blinks
+    blink_drop: float = 0.5  # blink: aperture below this share of the rest aperture
+
+
+def blinks_detect(frames: pd.DataFrame, rest_mask: np.ndarray,
+                  settings: EpochSettings | None = None) -> tuple[np.ndarray, int]:
+    """Frames inside short bilateral eye closures, and how many blinks there were.
+
+    A blink is a dip of both eyes below ``blink_drop`` of their rest aperture
+    that is shorter than ``blink_max_s``; frames are padded by one on each side.
+    """
+    s = settings or EpochSettings()
+    ap = frames[[f"eye_aperture_{side}_mm" for side in SIDES]].to_numpy()
+    rest = np.nanmedian(ap[rest_mask], axis=0) if rest_mask.any() else np.nanmedian(ap, axis=0)
+    with np.errstate(invalid="ignore"):
+        low = (ap < s.blink_drop * rest).all(axis=1)
+    t = frames["time_s"].to_numpy()
+    out = np.zeros(len(frames), bool)
+    n = 0
+    for a, b in _runs(low):
+        if t[b - 1] - t[a] <= s.blink_max_s:
+            out[max(a - 1, 0) : min(b + 1, len(out))] = True
+            n += 1
+    return out, n
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) index pairs of True runs."""
+    padded = np.concatenate([[False], mask, [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(int)))
+    return list(zip(edges[::2], edges[1::2], strict=True))
+
+
+def movement_signal(frames: pd.DataFrame, movement: str, rest: pd.Series) -> np.ndarray:
+    """(time,) how strongly ``movement`` is being done, both sides averaged, vs ``rest``."""
+    def col(name: str) -> np.ndarray:
+        return frames[name].to_numpy() - rest[name]
+
+    if movement in ("smile", "pucker"):
+        parts = [np.hypot(col(f"mouth_corner_{s}_x_mm"), col(f"mouth_corner_{s}_y_mm"))
+                 for s in SIDES]
+    elif movement == "eye_closure":
+        parts = [-col(f"eye_aperture_{s}_mm") for s in SIDES]
+    elif movement == "brow_raise":
+        parts = [col(f"brow_height_{s}_mm") for s in SIDES]
+    else:
+        return np.zeros(len(frames))
+    return np.nanmean(np.stack(parts), axis=0)
+
+
+def epochs_from_protocol(frames: pd.DataFrame, protocol: Protocol,
+                         settings: EpochSettings | None = None) -> pd.DataFrame:
+    """One row per movement step: windows, plateau, rest frames, usability.
+
+    Rest frames for a movement are the trimmed rest steps right before and
+    after it. The plateau is the trimmed step, narrowed to the frames where
+    the movement signal reaches ``plateau_level`` of its peak.
+    """
+    s = settings or EpochSettings()
+    t = frames["time_s"].to_numpy()
+    usable = frames["usable"].to_numpy().astype(bool)
+    end_of_clip = float(t[-1]) if len(t) else 0.0
+    steps = list(protocol.steps)
+    rows = []
+    reps: dict[str, int] = {}
+    for i, step in enumerate(steps):
+        if step.movement == "rest":
+            continue
+        reps[step.movement] = reps.get(step.movement, 0) + 1
+        rest_idx = _rest_frames(t, steps, i, s)
+        win = (t >= step.start_s) & (t < step.end_s)
+        trim = (t >= step.start_s + min(s.reaction_s, 0.4 * step.duration_s)) & \
+            (t < step.end_s - s.release_s)
+        row = {
+            "epoch": len(rows), "movement": step.movement, "repetition": reps[step.movement],
+            "start_s": step.start_s, "end_s": step.end_s,
+            "plateau_start_s": np.nan, "plateau_end_s": np.nan,
+            "frames": int(win.sum()), "usable_frames": 0, "usable_fraction": 0.0,
+            "usable": False, "reason": "",
+        }
+        plateau = trim & usable
+        reason = ""
+        if step.start_s >= end_of_clip:
+            reason = "the clip ends before this step"
+        elif step.end_s > end_of_clip + 0.5:
+            reason = "the clip ends during this step"
+        elif not (rest_idx & usable).any():
+            reason = "no usable rest before or after this movement"
+        if not reason and plateau.sum() >= MIN_PLATEAU_FRAMES:
+            rest_vals = frames.loc[rest_idx & usable].median(numeric_only=True)
+            sig = movement_signal(frames, step.movement, rest_vals)
+            peak = np.nanpercentile(sig[plateau], 90) if plateau.any() else np.nan
+            if np.isfinite(peak) and peak > 0.5:
+                strong = plateau & (sig >= s.plateau_level * peak)
+                if strong.sum() >= MIN_PLATEAU_FRAMES:
+                    plateau = strong
+        n_trim = int(trim.sum())
+        frac = float((trim & usable).sum() / n_trim) if n_trim else 0.0
+        if not reason:
+            if n_trim == 0:
+                reason = "no frames in this step"
+            elif frac < MIN_USABLE_FRACTION or plateau.sum() < MIN_PLATEAU_FRAMES:
+                reason = f"face lost or unusable in {100 * (1 - frac):.0f} % of the movement"
+        if plateau.any():
+            row["plateau_start_s"] = float(t[plateau].min())
+            row["plateau_end_s"] = float(t[plateau].max())
+        row.update(usable_frames=int((win & usable).sum()), usable_fraction=round(frac, 3),
+                   usable=not reason, reason=reason)
+        row["_plateau"] = plateau
+        row["_rest"] = rest_idx & usable
+        row["_window"] = win & usable
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _rest_frames(t: np.ndarray, steps: list[Step], i: int, s: EpochSettings) -> np.ndarray:
+    mask = np.zeros(len(t), bool)
+    for j in (i - 1, i + 1):
+        if 0 <= j < len(steps) and steps[j].movement == "rest":
+            r = steps[j]
+            skip = min(s.relax_s, 0.4 * r.duration_s) if j > 0 else 0.0
+            mask |= (t >= r.start_s + skip) & (t < r.end_s - 0.1)
+    return mask
+
+
+def epochs_auto(frames: pd.DataFrame, min_s: float = 0.8) -> tuple[Protocol, list[str]]:
+    """Find movement epochs in an unprompted clip; return them as a protocol.
+
+    Each frame is scored for every movement against the clip's quietest frames;
+    runs longer than ``min_s`` where one movement clearly dominates become
+    epochs, and the gaps between them become rest. Returns the protocol and
+    human-readable lines describing what was found.
+    """
+    t = frames["time_s"].to_numpy()
+    usable = frames["usable"].to_numpy().astype(bool)
+    if usable.sum() < 10:
+        return Protocol("auto", 1, (), source="auto"), ["too few usable frames to find epochs"]
+    base = frames.loc[usable].median(numeric_only=True)
+    thresholds = {"smile": 1.5, "pucker": 1.5, "eye_closure": 3.0, "brow_raise": 1.5}
+    scores = {}
+    for m, thr in thresholds.items():
+        sig = movement_signal(frames, m, base)
+        if m in ("smile", "pucker"):
+            dx = np.nanmean([frames[f"mouth_corner_{s}_x_mm"] - base[f"mouth_corner_{s}_x_mm"]
+                             for s in SIDES], axis=0)
+            sig = np.where(dx >= 0, sig, 0.0) if m == "smile" else np.where(dx < 0, sig, 0.0)
+        scores[m] = np.where(usable, np.nan_to_num(sig) / thr, 0.0)
+    stack = np.stack(list(scores.values()))
+    best = np.argmax(stack, axis=0)
+    active = stack.max(axis=0) >= 1.0
+    names = list(scores)
+    steps: list[Step] = []
+    found: list[str] = []
+    cursor = float(t[0])
+    for a, b in _runs(active):
+        if t[b - 1] - t[a] < min_s:
+            continue
+        movement = names[int(np.bincount(best[a:b], minlength=len(names)).argmax())]
+        start, end = float(t[a]), float(t[b - 1])
+        if start > cursor:
+            steps.append(Step("rest", start - cursor, "", cursor))
+        steps.append(Step(movement, end - start, "", start))
+        found.append(f"{movement} from {start:.1f} s to {end:.1f} s")
+        cursor = end
+    if steps and cursor < t[-1]:
+        steps.append(Step("rest", float(t[-1]) - cursor + 1e-3, "", cursor))
+    if not found:
+        found = ["no movement epochs found (the face stayed at rest)"]
+    return Protocol("auto", 1, tuple(steps), "epochs found in the signals", "auto"), found

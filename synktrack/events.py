@@ -1,0 +1,235 @@
+"""Treatments and other events on a subject's timeline (botulinum toxin, therapy, surgery...).
+
+Events live in the per-user store, one CSV per subject
+(:func:`synktrack.history.events_path`), with the columns in :data:`EVENT_COLUMNS`.
+The same columns make an events CSV that can be given to ``synktrack report
+--events FILE``. Everything here validates with one-line
+:class:`~synktrack.errors.InputError` messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+import pandas as pd
+
+from synktrack.errors import InputError
+
+EVENT_COLUMNS: dict[str, str] = {
+    "date": "date of the event (YYYY-MM-DD)",
+    "kind": "botox, therapy_start, surgery, note or other",
+    "side": "patient's side treated: left, right, both (empty when not applicable)",
+    "muscle": "muscle(s) treated, free text (e.g. orbicularis oculi)",
+    "dose_units": "botulinum toxin dose in units (empty when not applicable)",
+    "note": "free note",
+}
+KINDS: dict[str, str] = {
+    "botox": "Botulinum toxin",
+    "therapy_start": "Therapy start",
+    "surgery": "Surgery",
+    "note": "Note",
+    "other": "Other",
+}
+SHORT: dict[str, str] = {
+    "botox": "BTX",
+    "therapy_start": "Therapy",
+    "surgery": "Surgery",
+    "note": "Note",
+    "other": "Other",
+}
+EVENT_SIDES = ("left", "right", "both")
+_ALIASES = {"botulinum": "botox", "btx": "botox", "therapy": "therapy_start",
+            "therapy-start": "therapy_start", "therapy start": "therapy_start"}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One dated event on a subject's timeline.
+
+    Attributes
+    ----------
+    date
+        Day of the event.
+    kind
+        One of :data:`KINDS`.
+    side
+        ``"left"``, ``"right"``, ``"both"`` or ``""`` (patient's sides).
+    muscle
+        Muscle(s) treated, free text.
+    dose_units
+        Dose in units (botulinum toxin), or ``None``.
+    note
+        Free text.
+    """
+
+    date: dt.date
+    kind: str
+    side: str = ""
+    muscle: str = ""
+    dose_units: float | None = None
+    note: str = ""
+
+    @property
+    def kind_label(self) -> str:
+        return KINDS[self.kind]
+
+    def dose_text(self) -> str:
+        """The dose as text (``"5 U"``), or ``""``."""
+        if self.dose_units is None:
+            return ""
+        return f"{self.dose_units:g} U"
+
+    def describe(self) -> str:
+        """One line: kind, side, muscle, dose and note."""
+        parts = [self.kind_label]
+        where = " ".join(p for p in (self.side, self.muscle) if p)
+        if where:
+            parts.append(where)
+        if self.dose_units is not None:
+            parts.append(self.dose_text())
+        text = ", ".join(parts)
+        return f"{text}: {self.note}" if self.note else text
+
+    def to_row(self) -> dict[str, str]:
+        """The event as a CSV row (all values text)."""
+        return {"date": self.date.isoformat(), "kind": self.kind, "side": self.side,
+                "muscle": self.muscle,
+                "dose_units": "" if self.dose_units is None else f"{self.dose_units:g}",
+                "note": self.note}
+
+
+def parse_date(text: str | dt.date) -> dt.date:
+    """A calendar date from ``YYYY-MM-DD``.
+
+    Raises
+    ------
+    InputError
+        Not in that form, or not a real date.
+    """
+    if isinstance(text, dt.datetime):
+        return text.date()
+    if isinstance(text, dt.date):
+        return text
+    value = str(text).strip()
+    if len(value) != 10:
+        _bad_date(value)
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        _bad_date(value)
+
+
+def _bad_date(value: str) -> NoReturn:
+    raise InputError(f"date {value!r} is not a real date in the form YYYY-MM-DD "
+                     "(e.g. 2024-03-18)")
+
+
+def make_event(date: str | dt.date, kind: str, side: str | None = None,
+               muscle: str | None = None, dose_units: float | str | None = None,
+               note: str | None = None) -> Event:
+    """A validated :class:`Event` from user input.
+
+    Raises
+    ------
+    InputError
+        Bad date, unknown kind or side, or a dose that is not a positive number.
+    """
+    k = str(kind).strip().lower()
+    k = _ALIASES.get(k, k)
+    if k not in KINDS:
+        raise InputError(f"event kind {kind!r} is not one of: {', '.join(KINDS)}")
+    s = (side or "").strip().lower()
+    if s and s not in EVENT_SIDES:
+        raise InputError(f"event side {side!r} is not one of: {', '.join(EVENT_SIDES)}")
+    dose = _dose(dose_units)
+    return Event(parse_date(date), k, s, _one_line(muscle), dose, _one_line(note))
+
+
+def _dose(value: float | str | None) -> float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        dose = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"dose {value!r} is not a number of units (e.g. 5 or 2.5)") from None
+    if not math.isfinite(dose) or dose <= 0 or dose > 1000:
+        raise InputError(f"dose {value!r} must be a positive number of units, at most 1000")
+    return dose
+
+
+def _one_line(text: str | None) -> str:
+    return " ".join(str(text or "").split())
+
+
+def add_event(subject: str | None, event: Event) -> Path:
+    """Append ``event`` to the subject's events file in the store (locked, atomic).
+
+    Returns
+    -------
+    Path
+        The events file.
+    """
+    from synktrack.history import append_row, events_path
+
+    path = events_path(subject)
+    append_row(path, event.to_row(), list(EVENT_COLUMNS))
+    return path
+
+
+def read_events(path: str | os.PathLike[str], missing_ok: bool = False) -> list[Event]:
+    """Events from a CSV with (at least) the columns ``date`` and ``kind``, sorted by date.
+
+    Parameters
+    ----------
+    path
+        The CSV file.
+    missing_ok
+        Return no events (instead of an error) when the file does not exist.
+
+    Raises
+    ------
+    InputError
+        Missing file or columns, or a bad row (the message names its line).
+    """
+    path = Path(path)
+    if not path.is_file():
+        if missing_ok:
+            return []
+        raise InputError(f"no events file at {path}: give a CSV with columns "
+                         f"{', '.join(EVENT_COLUMNS)}")
+    if path.stat().st_size == 0:
+        return []
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        raise InputError(f"{path} is not a readable CSV: {err}") from err
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    missing = [c for c in ("date", "kind") if c not in table.columns]
+    if missing:
+        raise InputError(f"{path} has no column {', '.join(missing)}: the columns are "
+                         f"{', '.join(EVENT_COLUMNS)}")
+    events = []
+    for i, row in enumerate(table.to_dict("records")):
+        try:
+            events.append(make_event(row["date"], row["kind"], row.get("side"),
+                                     row.get("muscle"), row.get("dose_units"), row.get("note")))
+        except InputError as err:
+            raise InputError(f"{path}, line {i + 2}: {err}") from None
+    return sort_events(events)
+
+
+def sort_events(events: Iterable[Event]) -> list[Event]:
+    """Events by date (stable for events on the same day)."""
+    return sorted(events, key=lambda e: e.date)
+
+
+def events_frame(events: Iterable[Event]) -> pd.DataFrame:
+    """Events as a table with the columns in :data:`EVENT_COLUMNS`."""
+    rows = [e.to_row() for e in events]
+    return pd.DataFrame(rows, columns=list(EVENT_COLUMNS))

@@ -1,0 +1,262 @@
+"""Per-side synkinesis indices from per-frame measures and epochs.
+
+Every movement epoch is compared with the rest frames around it, per patient
+side; session indices are means over repetitions (their SD is the
+repeatability). Coupling is time-resolved: a regression over the frames of
+each epoch of one region's change on the other region's change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from synktrack.schema import (
+    INDICES,
+    SIDES,
+    asymmetry_column,
+    index_column,
+)
+
+# Published healthy values (traced lids): Laryngoscope 2013 (smile), Dynaface 2025 (pucker).
+NORMS = {
+    "eye_narrowing_smile": (21.6, 13.4),
+    "eye_narrowing_pucker": (1.7, 3.0),
+}
+# Eye measures shown unbiased on the injection harness (see synktrack.fidelity).
+NORMS_VALID_FOR = ("image_lids",)
+
+
+@dataclass(frozen=True)
+class FlagRules:
+    """When a side is flagged for discussion with a therapist (one-sided excess)."""
+
+    smile_excess_pct: float = 10.0  # eye narrows this much more than the other eye in a smile
+    pucker_excess_pct: float = 8.0  # ... in a pucker (healthy: ~2 % both sides)
+    closure_corner_mm: float = 1.5  # mouth corner moves this far during eye closure
+    closure_excess_mm: float = 1.0  # ... and this much more than the other corner
+    smile_z: float = 2.0  # with valid norms: narrowing this far above healthy, one-sided
+    forceful_smile_mm: float = 8.0  # "gentler please" above these amplitudes
+    forceful_pucker_mm: float = 9.0
+    forceful_brow_mm: float = 10.0
+
+
+def _side_cols(side: str) -> dict[str, str]:
+    return {
+        "ap": f"eye_aperture_{side}_mm",
+        "x": f"mouth_corner_{side}_x_mm",
+        "y": f"mouth_corner_{side}_y_mm",
+        "brow": f"brow_height_{side}_mm",
+    }
+
+
+def _slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 5 or np.nanstd(x[ok]) < 1e-6:
+        return np.nan, np.nan
+    x, y = x[ok], y[ok]
+    slope = float(np.polyfit(x, y, 1)[0])
+    r = float(np.corrcoef(x, y)[0, 1]) if np.std(y) > 1e-9 else 0.0
+    return slope, r
+
+
+def epochs_analyze(frames: pd.DataFrame, epochs: pd.DataFrame,
+                   blink: np.ndarray) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Per-epoch, per-side numbers (the rows of epochs.csv) and pooled coupling samples.
+
+    Parameters
+    ----------
+    frames
+        Per-frame measures.
+    epochs
+        Output of :func:`synktrack.epochs.epochs_from_protocol` (with its
+        private mask columns).
+    blink
+        (time,) frames inside blinks, left out of eye measures in non-eye epochs.
+    """
+    rows = []
+    pooled: dict[str, list[np.ndarray]] = {}
+    for _, ep in epochs.iterrows():
+        for side in SIDES:
+            c = _side_cols(side)
+            row = {k: ep[k] for k in ep.index if not str(k).startswith("_")}
+            row["side"] = side
+            if not ep["usable"]:
+                rows.append(row)
+                continue
+            eye_ok = ~blink if ep["movement"] != "eye_closure" else np.ones_like(blink)
+            rest = frames.loc[ep["_rest"] & ~blink]
+            plat = frames.loc[ep["_plateau"] & eye_ok]
+            plat_all = frames.loc[ep["_plateau"]]
+            rest_ap = float(rest[c["ap"]].median())
+            ap = float(plat[c["ap"]].median()) if len(plat) else np.nan
+            dx = float(plat_all[c["x"]].median() - rest[c["x"]].median())
+            dy = float(plat_all[c["y"]].median() - rest[c["y"]].median())
+            row.update(
+                rest_eye_aperture_mm=rest_ap,
+                eye_aperture_mm=ap,
+                eye_narrowing_pct=100 * (rest_ap - ap) / rest_ap if rest_ap > 0 else np.nan,
+                mouth_corner_dx_mm=dx,
+                mouth_corner_dy_mm=dy,
+                mouth_corner_excursion_mm=float(np.hypot(dx, dy)),
+                brow_raise_mm=float(plat_all[c["brow"]].median() - rest[c["brow"]].median()),
+                blink_frames=int((ep["_plateau"] & blink).sum()),
+            )
+            # Time-resolved coupling over the epoch's frames (ramps included).
+            win = frames.loc[ep["_window"] & eye_ok]
+            narrow = 100 * (rest_ap - win[c["ap"]].to_numpy()) / rest_ap
+            exc = np.hypot(win[c["x"]].to_numpy() - rest[c["x"]].median(),
+                           win[c["y"]].to_numpy() - rest[c["y"]].median())
+            if ep["movement"] in ("smile", "pucker"):
+                row["coupling_slope"], row["coupling_r"] = _slope(exc, narrow)
+                key = f"oral_ocular_{side}"
+                pooled.setdefault(key + "_x", []).append(exc)
+                pooled.setdefault(key + "_y", []).append(narrow)
+            elif ep["movement"] == "eye_closure":
+                row["coupling_slope"], row["coupling_r"] = _slope(narrow / 10, exc)
+                key = f"ocular_oral_{side}"
+                pooled.setdefault(key + "_x", []).append(narrow / 10)
+                pooled.setdefault(key + "_y", []).append(exc)
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    return table, {k: np.concatenate(v) for k, v in pooled.items()}
+
+
+def session_indices(ep_rows: pd.DataFrame, pooled: dict[str, np.ndarray],
+                    affected_side: str = "unknown", eye_measure: str = "image_lids",
+                    rules: FlagRules | None = None) -> dict[str, object]:
+    """Session indices per side, asymmetries, norms, flags and repeatability."""
+    rules = rules or FlagRules()
+    out: dict[str, object] = {}
+    usable = ep_rows[ep_rows["usable"].astype(bool)] if len(ep_rows) else ep_rows
+    source = {
+        "eye_narrowing_smile": ("smile", "eye_narrowing_pct"),
+        "eye_narrowing_pucker": ("pucker", "eye_narrowing_pct"),
+        "mouth_corner_eye_closure": ("eye_closure", "mouth_corner_excursion_mm"),
+        "smile_excursion": ("smile", "mouth_corner_excursion_mm"),
+        "pucker_excursion": ("pucker", "mouth_corner_excursion_mm"),
+        "eye_closure": ("eye_closure", "eye_narrowing_pct"),
+        "brow_raise": ("brow_raise", "brow_raise_mm"),
+    }
+    for stem, (movement, col) in source.items():
+        unit = INDICES[stem][0]
+        for side in SIDES:
+            sel = usable[(usable["movement"] == movement) & (usable["side"] == side)] \
+                if len(usable) else usable
+            vals = sel[col].dropna().to_numpy() if len(sel) and col in sel else np.array([])
+            out[index_column(stem, side)] = float(np.mean(vals)) if len(vals) else np.nan
+            out[f"{stem}_{side}_sd{unit}"] = float(np.std(vals, ddof=1)) if len(vals) > 1 \
+                else np.nan
+    for stem, key in (("oral_ocular_coupling", "oral_ocular"),
+                      ("ocular_oral_coupling", "ocular_oral")):
+        for side in SIDES:
+            x = pooled.get(f"{key}_{side}_x", np.array([]))
+            y = pooled.get(f"{key}_{side}_y", np.array([]))
+            slope, r = _slope(x, y) if len(x) else (np.nan, np.nan)
+            out[index_column(stem, side)] = slope
+            out[f"{stem}_r_{side}"] = r
+    for stem in INDICES:
+        left, right = out[index_column(stem, "left")], out[index_column(stem, "right")]
+        if affected_side in SIDES:
+            other = "right" if affected_side == "left" else "left"
+            a, b = out[index_column(stem, affected_side)], out[index_column(stem, other)]
+        else:
+            a, b = right, left
+        out[asymmetry_column(stem)] = float(a) - float(b)  # type: ignore[arg-type]
+    norms_ok = eye_measure in NORMS_VALID_FOR
+    for stem, (mean, sd) in NORMS.items():
+        for side in SIDES:
+            v = out[index_column(stem, side)]
+            out[f"{stem}_{side}_z"] = (float(v) - mean) / sd if norms_ok else np.nan  # type: ignore[arg-type]
+    out["norms_note"] = (
+        "z-scores against traced-lid norms (smile 21.6 +/- 13.4 %, Laryngoscope 2013; pucker "
+        "1.7 %, Dynaface 2025; pucker SD 3 % assumed)" if norms_ok else
+        f"no z-scores: the eye measure '{eye_measure}' has not been shown unbiased against "
+        "traced lids; flags use the one-sided excess only"
+    )
+    out.update(_flags(out, rules, norms_ok))
+    out.update(_gentler(out, rules))
+    return out
+
+
+def _flags(ix: dict[str, object], rules: FlagRules, norms_ok: bool) -> dict[str, object]:
+    def v(stem: str, side: str) -> float:
+        return float(ix[index_column(stem, side)])  # type: ignore[arg-type]
+
+    res: dict[str, object] = {}
+    for side in SIDES:
+        other = "right" if side == "left" else "left"
+        reasons = []
+        smile_ex = v("eye_narrowing_smile", side) - v("eye_narrowing_smile", other)
+        if smile_ex > rules.smile_excess_pct:
+            reasons.append(f"during a smile the {side} eye narrows {smile_ex:.0f} % more than "
+                           f"the {other}")
+        elif norms_ok and v("eye_narrowing_smile", side) > 21.6 + rules.smile_z * 13.4 and \
+                smile_ex > rules.smile_excess_pct / 2:
+            reasons.append(f"during a smile the {side} eye narrows more than in most healthy "
+                           "people, and more than the other eye")
+        pucker_ex = v("eye_narrowing_pucker", side) - v("eye_narrowing_pucker", other)
+        if pucker_ex > rules.pucker_excess_pct:
+            reasons.append(f"during a pucker the {side} eye narrows {pucker_ex:.0f} % more than "
+                           f"the {other}")
+        corner = v("mouth_corner_eye_closure", side)
+        corner_ex = corner - v("mouth_corner_eye_closure", other)
+        if corner > rules.closure_corner_mm and corner_ex > rules.closure_excess_mm:
+            reasons.append(f"when the eyes close the {side} mouth corner moves {corner:.1f} mm")
+        res[f"synkinesis_suspected_{side}"] = int(bool(reasons))
+        res[f"synkinesis_reason_{side}"] = (
+            "; ".join(reasons) + " - worth discussing with your therapist (not a diagnosis)"
+            if reasons else ""
+        )
+    return res
+
+
+def _gentler(ix: dict[str, object], rules: FlagRules) -> dict[str, object]:
+    def top(stem: str) -> float:
+        vals = [ix[index_column(stem, s)] for s in SIDES]
+        return float(np.nanmax(vals)) if np.isfinite(vals).any() else np.nan  # type: ignore[arg-type]
+
+    reasons = []
+    for stem, limit, what in (("smile_excursion", rules.forceful_smile_mm, "smile"),
+                              ("pucker_excursion", rules.forceful_pucker_mm, "pucker"),
+                              ("brow_raise", rules.forceful_brow_mm, "brow raise")):
+        val = top(stem)
+        if np.isfinite(val) and val > limit:
+            reasons.append(f"{what} moved {val:.1f} mm (gentle is under {limit:.0f} mm)")
+    return {"gentler_please": int(bool(reasons)), "gentler_reason": "; ".join(reasons)}
+
+
+
+METHODS = {
+    "epochs": "Each movement step of the protocol is compared with the rest steps right before "
+    "and after it. The first 0.8 s of a movement (reaction and ramp) and its last 0.2 s are "
+    "skipped; within that, the plateau is the frames where the movement reaches 60 % of its "
+    "peak. Rest steps skip their first second. Frames with no face, pose beyond the limits, a "
+    "face too small or jittery landmarks are left out and counted; an epoch with fewer than "
+    "half its frames usable is marked unusable with the reason.",
+    "blinks": "A blink is a dip of both eyes below half their rest aperture lasting at most "
+    "0.6 s; blink frames are left out of eye measures except during eye closure.",
+    "eye_narrowing": "Eye aperture (palpebral fissure height at the eye centre, lid margins "
+    "found in the image) on the plateau, median, as a reduction in % of the rest aperture; mean "
+    "over repetitions; SD across repetitions is the repeatability.",
+    "mouth_corner": "Mouth-corner position in a head-fixed frame registered on the image "
+    "(nose and inner canthi), in mm scaled by the iris (11.7 mm); excursion is the distance "
+    "from the rest position, median over the plateau.",
+    "coupling": "Oral-ocular coupling: over all frames of the smile and pucker epochs, the "
+    "least-squares slope of eye narrowing (% of rest) on same-side mouth-corner excursion "
+    "(mm), with its correlation r. Ocular-oral coupling: over the eye-closure epochs, the slope "
+    "of mouth-corner excursion (mm) per 10 % of same-side eye closure.",
+    "asymmetry": "Affected minus other side (right minus left when the affected side is "
+    "unknown).",
+    "norms": "z = (value - healthy mean) / healthy SD: smile eye narrowing 21.6 +/- 13.4 % "
+    "(Laryngoscope 2013), pucker 1.7 % (Dynaface 2025; SD 3 % assumed). Only given for an eye "
+    "measure shown unbiased on the injection harness.",
+    "flags": "synkinesis_suspected marks a one-sided excess: a smile narrowing the eye more "
+    "than 10 % beyond the other eye, a pucker 8 % beyond, or a mouth corner moving more than "
+    "1.5 mm (and 1 mm beyond the other) during eye closure. Symmetric narrowing, as in a "
+    "healthy smile, never raises it. It is a prompt to talk with a therapist, not a diagnosis.",
+    "gentler_please": "Raised when a smile moved a mouth corner more than 8 mm, a pucker more "
+    "than 9 mm or a brow raise more than 10 mm: therapy asks for small, gentle movements.",
+}

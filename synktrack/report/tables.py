@@ -1,0 +1,229 @@
+"""HTML tables of the report: change at a glance, events, sessions, plus the key-findings text.
+
+Everything returned is an HTML fragment with all user text escaped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from html import escape
+
+import pandas as pd
+
+from synktrack.events import Event
+from synktrack.report.reference import BANDS, HIGHER, LOWER, SHORT_UNITS, label
+from synktrack.report.stats import Change, beyond_mdc, step_flags
+from synktrack.schema import SIDES, SYNKINESIS_INDICES, TARGET_INDICES, index_column
+
+DASH = "—"
+
+
+def fmt(value: float, stem: str, signed: bool = False) -> str:
+    """A value with the precision its unit deserves (``—`` when missing)."""
+    if value is None or not math.isfinite(value):
+        return DASH
+    digits = 2 if "coupling" in stem else 1
+    text = f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+    return text.replace("-", "−")
+
+
+def fmt_date(ts: pd.Timestamp | None) -> str:
+    return ts.strftime("%Y-%m-%d") if ts is not None and pd.notna(ts) else DASH
+
+
+def verdict(delta: float, mdc: float, stem: str) -> str:
+    """``"↓ less eye narrowing"`` beyond the MDC95, ``"within noise"`` inside it."""
+    beyond = beyond_mdc(delta, mdc)
+    if beyond is None:
+        if math.isfinite(delta) and not math.isfinite(mdc):
+            return '<span class="muted">no MDC</span>'
+        return DASH
+    if not beyond:
+        return '<span class="muted">within noise</span>'
+    words = HIGHER[stem] if delta > 0 else LOWER[stem]
+    arrow = "▲" if delta > 0 else "▼"
+    return f'<strong>{arrow} {escape(words)}</strong>'
+
+
+def side_order(affected: str) -> list[str]:
+    return [affected, *[s for s in SIDES if s != affected]] if affected in SIDES else list(SIDES)
+
+
+def _band_text(stem: str) -> str:
+    band = BANDS.get(stem)
+    if band is None:
+        return DASH
+    return f"{fmt(band.centre, stem)} ± {fmt(band.half_width, stem)}"
+
+
+def glance_table(changes: Sequence[Change], affected: str) -> str:
+    """Baseline, previous and latest value per index and side, with both changes vs. MDC95."""
+    by_key = {(c.stem, c.side): c for c in changes}
+    head = ("<tr><th>Index</th><th>Side</th><th>Healthy ref.</th><th>Baseline</th>"
+            "<th>Previous</th><th>Latest</th><th>Change since baseline</th>"
+            "<th>Change since previous</th><th>MDC95</th></tr>")
+    groups = (("Synkinesis signs", SYNKINESIS_INDICES),
+              ("Target movements: is the patient moving less, or more?", TARGET_INDICES))
+    rows: list[str] = []
+    for title, stems in groups:
+        rows.append(f'<tr class="group"><th colspan="9">{escape(title)}</th></tr>')
+        for stem in stems:
+            sides = side_order(affected)
+            for k, side in enumerate(sides):
+                c = by_key[(stem, side)]
+                unit = SHORT_UNITS[stem]
+                name = (f'<td rowspan="{len(sides)}" class="idx">{escape(label(stem))} '
+                        f'<span class="unit">({escape(unit)})</span></td>') if k == 0 else ""
+                side_txt = side.capitalize() + (" (affected)" if side == affected else "")
+                rows.append(
+                    f"<tr>{name}<td>{side_txt}</td><td>{_band_text(stem)}</td>"
+                    f"<td>{fmt(c.baseline, stem)}</td><td>{fmt(c.previous, stem)}</td>"
+                    f"<td><strong>{fmt(c.latest, stem)}</strong></td>"
+                    f"<td>{fmt(c.since_baseline, stem, True)} "
+                    f"{verdict(c.since_baseline, c.mdc, stem)}</td>"
+                    f"<td>{fmt(c.since_previous, stem, True)} "
+                    f"{verdict(c.since_previous, c.mdc, stem)}</td>"
+                    f"<td>{fmt(c.mdc, stem)}</td></tr>")
+    return (f'<table class="glance"><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
+            "</table>")
+
+
+def events_table(events: Sequence[Event], drawn: set[int]) -> str:
+    """All events, numbered as on the figures."""
+    if not events:
+        return ('<p class="muted">No events recorded. Add them with <code>synktrack events '
+                "add</code> or give a CSV with <code>--events</code>.</p>")
+    rows = []
+    for n, e in enumerate(events, start=1):
+        where = "" if n in drawn else ' <span class="muted">(before the plotted period)</span>'
+        rows.append(
+            f"<tr><td>{n}</td><td>{e.date.isoformat()}</td><td>{escape(e.kind_label)}{where}"
+            f"</td><td>{escape(e.side) or DASH}</td><td>{escape(e.muscle) or DASH}</td>"
+            f"<td>{escape(e.dose_text()) or DASH}</td><td>{escape(e.note) or DASH}</td></tr>")
+    return ('<table class="events"><thead><tr><th>#</th><th>Date</th><th>Event</th>'
+            "<th>Side</th><th>Muscle</th><th>Dose</th><th>Note</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def _cell(history: pd.DataFrame, i: int, stem: str, flags: dict[str, pd.Series]) -> str:
+    parts = []
+    for side in SIDES:
+        col = index_column(stem, side)
+        v = pd.to_numeric(pd.Series([history[col].iloc[i]]), errors="coerce").iloc[0] \
+            if col in history else math.nan
+        f = flags[side].iloc[i] if len(flags[side]) else math.nan
+        mark = "▲" if f == 1 else ("▼" if f == -1 else "")
+        text = fmt(float(v), stem)
+        parts.append(f"<b>{text}{mark}</b>" if mark else text)
+    return " / ".join(parts)
+
+
+def sessions_table(history: pd.DataFrame, events: Sequence[Event]) -> str:
+    """One row per session (index values as left / right), events as rows in between."""
+    if history.empty:
+        return '<p class="muted">No sessions.</p>'
+    stems = [*SYNKINESIS_INDICES, *TARGET_INDICES]
+    flags = {stem: {side: step_flags(history, stem, side) for side in SIDES} for stem in stems}
+    head = "".join(f"<th>{escape(label(s))}<br><span class='unit'>L / R "
+                   f"({escape(SHORT_UNITS[s])})</span></th>" for s in stems)
+    head = ("<tr><th>Date</th><th>Usable frames</th><th>Epochs usable</th>"
+            f"<th>Gentler please</th><th>Flag L / R</th>{head}</tr>")
+    pending = sorted(enumerate(events, start=1), key=lambda ne: ne[1].date)
+    rows: list[str] = []
+    for i in range(len(history)):
+        day = history["date"].iloc[i]
+        while pending and pd.notna(day) and pd.Timestamp(pending[0][1].date) <= day:
+            n, e = pending.pop(0)
+            rows.append(_event_row(n, e, len(stems) + 5))
+        rows.append(_session_row(history, i, stems, flags))
+    rows.extend(_event_row(n, e, len(stems) + 5) for n, e in pending)
+    return (f'<table class="sessions"><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
+            "</table>")
+
+
+def _event_row(n: int, e: Event, span: int) -> str:
+    return (f'<tr class="event"><td colspan="{span}">{n}. {e.date.isoformat()} '
+            f"{escape(e.describe())}</td></tr>")
+
+
+def _num(history: pd.DataFrame, col: str, i: int) -> float:
+    if col not in history:
+        return math.nan
+    v = pd.to_numeric(pd.Series([history[col].iloc[i]]), errors="coerce").iloc[0]
+    return float(v)
+
+
+def _session_row(history: pd.DataFrame, i: int, stems: Sequence[str],
+                 flags: dict[str, dict[str, pd.Series]]) -> str:
+    frac = _num(history, "usable_frame_fraction", i)
+    eu, et = _num(history, "epochs_usable", i), _num(history, "epochs_total", i)
+    gentle = _num(history, "gentler_please", i)
+    reason = str(history["gentler_reason"].iloc[i]) if "gentler_reason" in history else ""
+    reason = "" if reason in ("nan", "None") else reason
+    gentle_txt = (f'<span title="{escape(reason)}">yes</span>' if gentle > 0 else
+                  ("no" if math.isfinite(gentle) else DASH))
+    flag = " / ".join("yes" if _num(history, f"synkinesis_suspected_{s}", i) > 0 else
+                      ("no" if math.isfinite(_num(history, f"synkinesis_suspected_{s}", i))
+                       else DASH) for s in SIDES)
+    cells = "".join(f"<td>{_cell(history, i, s, flags[s])}</td>" for s in stems)
+    epochs = f"{eu:.0f} / {et:.0f}" if math.isfinite(eu) and math.isfinite(et) else DASH
+    usable = f"{frac * 100:.0f} %" if math.isfinite(frac) else DASH
+    low = ' class="low"' if math.isfinite(frac) and frac < 0.7 else ""
+    return (f"<tr><td>{fmt_date(history['date'].iloc[i])}</td><td{low}>{usable}</td>"
+            f"<td>{epochs}</td><td>{gentle_txt}</td><td>{flag}</td>{cells}</tr>")
+
+
+def key_findings(history: pd.DataFrame, changes: Sequence[Change], affected: str) -> list[str]:
+    """A few plain sentences (HTML) a clinician reads first."""
+    if history.empty:
+        return ["No sessions in this history yet."]
+    out: list[str] = []
+    n = len(history)
+    first, last = fmt_date(history["date"].iloc[0]), fmt_date(history["date"].iloc[-1])
+    out.append(f"{n} session{'s' if n != 1 else ''} from {first} to {last}." if n > 1 else
+               f"One session, on {first}: changes need at least two sessions.")
+    focus = [affected] if affected in SIDES else list(SIDES)
+    for side in focus:
+        moved, still = [], []
+        side_txt = side.capitalize() + (" (affected)" if side == affected else "")
+        for c in changes:
+            if c.side != side:
+                continue
+            b = beyond_mdc(c.since_baseline, c.mdc)
+            if b:
+                words = HIGHER[c.stem] if c.since_baseline > 0 else LOWER[c.stem]
+                moved.append(f"Since baseline, <strong>{escape(label(c.stem))}</strong>, "
+                             f"{side_txt}: {fmt(c.baseline, c.stem)} → "
+                             f"{fmt(c.latest, c.stem)} {escape(SHORT_UNITS[c.stem])} "
+                             f"({escape(words)}; change {fmt(c.since_baseline, c.stem, True)}"
+                             f", more than the MDC95 of {fmt(c.mdc, c.stem)}).")
+            elif b is False:
+                still.append(label(c.stem).lower())
+        if n > 1:
+            out.extend(moved)
+            if still:
+                out.append(f"Within measurement noise since baseline ({side_txt}): "
+                           f"{escape(', '.join(still))}.")
+    out.append(_latest_quality(history))
+    return out
+
+
+def _latest_quality(history: pd.DataFrame) -> str:
+    i = len(history) - 1
+    frac = _num(history, "usable_frame_fraction", i)
+    eu, et = _num(history, "epochs_usable", i), _num(history, "epochs_total", i)
+    bits = [f"usable frames {frac * 100:.0f} %" if math.isfinite(frac) else "usable frames —"]
+    if math.isfinite(eu) and math.isfinite(et):
+        bits.append(f"{eu:.0f} of {et:.0f} movements usable")
+    gentle = _num(history, "gentler_please", i)
+    bits.append("<strong>'gentler, please' was shown</strong> (a forceful movement)"
+                if gentle > 0 else "movements were gentle")
+    flags = [s for s in SIDES if _num(history, f"synkinesis_suspected_{s}", i) > 0]
+    text = f"Latest session: {', '.join(bits)}."
+    if flags:
+        reasons = "; ".join(
+            f"{s}: {escape(str(history[f'synkinesis_reason_{s}'].iloc[i]))}"
+            for s in flags if f"synkinesis_reason_{s}" in history)
+        text += f" synktrack flagged a pattern worth discussing ({reasons or ', '.join(flags)})."
+    return text
