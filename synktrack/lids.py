@@ -223,8 +223,10 @@ class LidTemplate:
 
         self._lu = layer(self.du, mu, 1.0)
         self._ll = layer(self.dl, ml, -1.0)
-        # Lids may meet (closed) but not cross.
-        self._valid = (self.du[:, None] - self.dl[None]) <= ap + step
+        # Lids may meet but not cross anywhere in the band (closing further is
+        # left to the landmarks, which see closure well).
+        gap = float((ml - mu).min())
+        self._valid = (self.du[:, None] - self.dl[None]) <= gap + step
         self.texture = float(ref[self.rows][:, self.cols].std())
         self.iris = np.zeros(2)  # iris centre of the template frame, canonical px
 
@@ -327,6 +329,7 @@ class EyeLids:
         self._waited = 0
         self._age = 0  # frames since the template was taken
         self._up, self._lo = eye_ids(label)["pairs"][0]
+        self._iris = eye_ids(label)["iris_centre"]
 
     def update(self, gray: np.ndarray, points_px: np.ndarray,
                blink: float) -> tuple[np.ndarray, float] | None:
@@ -370,7 +373,9 @@ class EyeLids:
             self.weight = 1.0
             return _points(canon, self.template.up_y, self.template.lo_y), 1.0
         tpl = self.template
-        found = tpl.match(warp_patch(gray, canon))
+        iris = _to_canon(canon, points_px[[self._iris]])[0]
+        gaze = np.clip(iris - tpl.iris, -0.3 * tpl.aperture, 0.3 * tpl.aperture)
+        found = tpl.match(warp_patch(gray, canon), (float(gaze[0]), float(gaze[1])))
         self.last = found
         w = _smoothstep(found.score, s.score_lost, s.score_sure) \
             * _smoothstep(lm_ap / self.lm_aperture, s.closed, s.opened)
@@ -391,6 +396,7 @@ class EyeLids:
                           _curve(c[list(e["lower"])]), up_y, lo_y, self.settings)
         if tpl.texture < 2.0:
             return False
+        tpl.iris = c[e["iris_centre"]].copy()
         self.template = tpl
         mid = (c[e["inner"]] + c[e["outer"]]) / 2
         self.y0 = float(mid[1])

@@ -177,3 +177,30 @@ def demo_portrait(size: int = 480) -> np.ndarray:
 
     img = data.astronaut()[15:235, 115:335]
     return cv2.resize(img, (size, size), interpolation=cv2.INTER_CUBIC)
+
+
+def expected_indices(synkinesis: Synkinesis | None = None,
+                     healthy: Healthy | None = None) -> dict[str, tuple[float, float]]:
+    """What a perfect analysis reports for a simulated session, as (left, right).
+
+    Eye narrowing is in % of the rest aperture at the eye centre; excursions
+    in mm. Coupling slopes have no single true value and are left out.
+    """
+    syn = synkinesis or Synkinesis()
+    h = healthy or Healthy()
+
+    def pair(base: float, extra: float) -> tuple[float, float]:
+        left = base + (extra if syn.side == "left" else 0.0)
+        right = base + (extra if syn.side == "right" else 0.0)
+        return left, right
+
+    closure_corner = pair(0.0, syn.ocular_oral_mm)
+    return {
+        "eye_narrowing_smile": pair(h.smile_narrowing_pct, syn.oral_ocular_pct),
+        "eye_narrowing_pucker": pair(0.0, syn.oral_ocular_pct),
+        "mouth_corner_eye_closure": closure_corner,
+        "smile_excursion": pair(float(np.hypot(*h.smile_corner_mm)), 0.0),
+        "pucker_excursion": pair(float(np.hypot(*h.pucker_corner_mm)), 0.0),
+        "eye_closure": pair(h.closure_pct, 0.0),
+        "brow_raise": pair(h.brow_raise_mm, 0.0),
+    }

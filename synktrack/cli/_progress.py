@@ -42,3 +42,38 @@ def frame_progress(label: str) -> Iterator[Callable[[int, int | None], None]]:
                 bar.update(task, completed=done, total=total)
 
         yield update
+
+
+def print_indices(row: dict, epochs: object = None,
+                  injected: dict[str, tuple[float, float]] | None = None) -> None:
+    """A compact per-side table of the session's main indices (optionally beside the truth)."""
+    import math
+
+    from rich.table import Table
+
+    from synktrack.schema import INDICES, index_column
+
+    table = Table(title="Session indices (patient's sides)", title_justify="left")
+    table.add_column("index")
+    table.add_column("left", justify="right")
+    table.add_column("right", justify="right")
+    if injected:
+        table.add_column("injected L / R", justify="right")
+    for stem, (unit, _) in INDICES.items():
+        vals = [row.get(index_column(stem, s)) for s in ("left", "right")]
+        cells = ["-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1f}"
+                 for v in vals]
+        extra = []
+        if injected:
+            truth = injected.get(stem)
+            extra = [f"{truth[0]:.1f} / {truth[1]:.1f}" if truth else ""]
+        table.add_row(f"{stem}{unit.replace('_', ' ')}", *cells, *extra)
+    console.print(table)
+    for side in ("left", "right"):
+        if row.get(f"synkinesis_suspected_{side}"):
+            console.print(f"[bold]flag ({side}):[/bold] {row[f'synkinesis_reason_{side}']}")
+    if row.get("gentler_please"):
+        console.print(f"gentler please: {row['gentler_reason']}")
+    console.print(f"usable frames {100 * float(row.get('usable_frame_fraction', 0)):.0f} %, "
+                  f"epochs usable {row.get('epochs_usable')}/{row.get('epochs_total')}, "
+                  f"blinks {row.get('blinks_n')}", markup=False)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from synktrack.cli._app import app
-from synktrack.cli._progress import frame_progress, say
+from synktrack.cli._progress import frame_progress, print_indices, say
 
 
 @app.command()
@@ -32,12 +32,33 @@ def analyze(
         int | None, typer.Option(help="Record from camera N instead of a file.")
     ] = None,
     max_frames: Annotated[int | None, typer.Option(help="Stop after this many frames.")] = None,
+    protocol: Annotated[
+        str | None, typer.Option(
+            "--protocol", "-p",
+            help="Guided-session protocol: a built-in name (see `synktrack protocols`), a TOML "
+                 "file, or 'auto' to find the movements in the video. Without it, only "
+                 "per-frame measures are written.", show_default=False)
+    ] = None,
+    offset_s: Annotated[
+        float, typer.Option("--offset-s", help="Time in the clip where the protocol starts (s).")
+    ] = 0.0,
+    affected_side: Annotated[
+        str, typer.Option(help="Side affected by the palsy: left, right or unknown.")
+    ] = "unknown",
+    subject: Annotated[str | None, typer.Option(help="Subject id for session.csv.")] = None,
+    session_date: Annotated[
+        str | None, typer.Option(help="Session date YYYY-MM-DD (default: today).")
+    ] = None,
+    history: Annotated[
+        Path | None, typer.Option(help="History CSV to append this session's row to.")
+    ] = None,
 ) -> None:
     """Measure eye aperture, mouth corners and brows per frame, on the patient's own sides.
 
     Writes OUT/frames.csv (one row per frame, units in column names),
     OUT/landmarks.npz (all landmarks, to re-run analysis without the model) and
-    OUT/session.json (provenance, settings, timings).
+    OUT/session.json (provenance, settings, timings). With --protocol also
+    OUT/epochs.csv and OUT/session.csv (per-side synkinesis indices).
     """
     from synktrack.analyze import analyze_clip
     from synktrack.errors import InputError
@@ -48,11 +69,31 @@ def analyze(
     with frame_progress("Analysing") as progress:
         result = analyze_clip(source, out, mirrored=mirrored, model=model,
                               camera=camera is not None, max_frames=max_frames,
-                              progress=progress, announce=say)
+                              progress=progress, announce=say, protocol=protocol,
+                              offset_s=offset_s, affected_side=affected_side.lower(),
+                              subject=subject, session_date=_date(session_date),
+                              history=history)
     s = result.session
     say(f"{s['counts']['frames']} frames, face in {s['counts']['face_frames']}, usable "
         f"{s['counts']['usable_frames']} ({s['timings']['frames_per_s']} frames/s)")
     if not result.complete:
         say(f"warning: recording incomplete ({s['input']['stopped_because']}); "
             "partial results kept")
+    for line in result.found:
+        say(f"found: {line}")
+    if result.session_row is not None:
+        print_indices(result.session_row, result.epochs)
     say(f"outputs: {result.out_dir}/")
+
+
+def _date(text: str | None) -> str | None:
+    from datetime import date
+
+    from synktrack.errors import InputError
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError as err:
+        raise InputError(f"--session-date {text!r} is not a date like 2026-11-21") from err

@@ -93,6 +93,9 @@ def batch(
                 protocol=protocol, offset_s=offset_s, affected_side=affected_side.value,
                 mirrored=mirrored, model=model, max_frames=max_frames, progress=progress,
                 announce=say)
+    except KeyboardInterrupt:  # Typer would turn it into a return value that main() drops
+        say(f"synktrack: interrupted; finished clips are kept in {out} and a rerun resumes")
+        raise SystemExit(130) from None
     finally:
         if client is not None:
             client.close()

@@ -78,8 +78,10 @@ def _sections(data: ReportData, figures: dict[str, list[Figure]]) -> list[tuple[
               "circles, solid line; right = open squares, dashed line. Numbered vertical lines "
               "are the events.</p>")
     glance_intro = (
-        "<p>Change is shown against the minimal detectable change (MDC95): a change smaller "
-        "than it can be measurement noise (see Methods). ▲/▼ mark changes beyond it.</p>")
+        "<p>Baseline is the first session with a value, latest the last, previous the one "
+        "before it. Change is shown against the minimal detectable change (MDC95): a change "
+        "smaller than it can be measurement noise (see Methods); ▲/▼ mark changes beyond "
+        "it.</p>")
     sections = [
         ("events", "Treatments and events",
          block("timeline") + events_table(data.events, drawn)),

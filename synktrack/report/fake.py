@@ -93,8 +93,9 @@ def fake_rows(n_sessions: int = 52, *, subject: str = "demo-01",
             "started_at": f"{day.isoformat()}T18:{10 + i % 40:02d}:00+01:00",
             "session_date": day.isoformat(), "subject": subject, "protocol": "weekly-check",
             "protocol_version": 1, "affected_side": affected_side, "mirrored": 1, "complete": 1,
-            "source": "camera 0", "source_sha256": "", "synktrack_version": "0.1.0",
-            "mediapipe_version": "0.10.14", "model_sha256": "", "eye_measure": "lid margins",
+            "source": "camera 0", "source_sha256": f"{i:064x}", "synktrack_version": "0.1.0",
+            "mediapipe_version": "0.10.14", "model_sha256": "0" * 63 + "f",
+            "eye_measure": "lid margins",
         }
         for stem in INDICES:
             vals = {affected_side: prof[stem]["affected"][i], other: prof[stem]["other"][i]}
@@ -113,7 +114,8 @@ def fake_rows(n_sessions: int = 52, *, subject: str = "demo-01",
         for side in SIDES:
             high = row[index_column("eye_narrowing_pucker", side)] > 10
             row[f"synkinesis_suspected_{side}"] = int(high)
-            row[f"synkinesis_reason_{side}"] = "eye narrows during pucker" if high else ""
+            row[f"synkinesis_reason_{side}"] = ("eye narrows during pucker" if high else
+                                                "no pattern worth discussing")
         gentle = i in (5, 6, 23)
         poor = i in (11, 40)
         row.update({

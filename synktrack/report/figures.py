@@ -131,26 +131,37 @@ def _plot_side(ax: Axes, dates: pd.Series, values: pd.Series, side: str,
     return True
 
 
-def _header(fig: Figure, title: str, legend: bool = True) -> None:
-    """Title at the top left, legend at the top right, on one line."""
+def _legend_row(title: str, labels: Sequence[str]) -> bool:
+    """True when the legend will not fit beside the title and needs a row of its own."""
+    title_in = 0.082 * len(title)
+    legend_in = sum(0.056 * len(t) + 0.5 for t in labels)
+    return title_in + legend_in + 0.3 > WIDTH_IN
+
+
+def _header(fig: Figure, title: str, legend: bool = True, own_row: bool = False) -> None:
+    """Title at the top left; legend at the top right, beside the title or below it."""
     w, h = fig.get_size_inches()
     fig.text(0.08 / w, 1 - 0.08 / h, title, ha="left", va="top", fontsize=9.5,
              fontweight="bold")
-    if legend:
-        fig.legend(loc="upper right", bbox_to_anchor=(1 - 0.05 / w, 1 - 0.02 / h), ncol=3,
+    if legend and any(a.get_legend_handles_labels()[0] for a in fig.axes):
+        y = 1 - (0.3 if own_row else 0.02) / h
+        fig.legend(loc="upper right", bbox_to_anchor=(1 - 0.05 / w, y), ncol=3,
                    handlelength=2.6, borderaxespad=0.0)
 
 
-def _top_in(axis: Axis) -> float:
-    return 0.3 + LEVEL_IN * max(axis.label_rows, 1)
+def _top_in(axis: Axis, own_row: bool = False) -> float:
+    return 0.3 + LEVEL_IN * max(axis.label_rows, 1) + (0.22 if own_row else 0.0)
 
 
 def trend_figure(history: pd.DataFrame, stem: str, affected: str, axis: Axis) -> Figure:
     """One index over time, left and right, with its reference band and the events."""
-    fig = new_figure(WIDTH_IN, 2.0 + LEVEL_IN * axis.label_rows)
-    ax = fig.add_subplot()
-    fig.subplots_adjust(**margins(fig, 0.62, 0.12, _top_in(axis), 0.3))
     band = BANDS.get(stem)
+    names = [band.label] if band else []
+    names += [side_label(s, affected) for s in SIDES]
+    own_row = _legend_row(label(stem), names)
+    fig = new_figure(WIDTH_IN, 2.0 + LEVEL_IN * axis.label_rows + (0.22 if own_row else 0))
+    ax = fig.add_subplot()
+    fig.subplots_adjust(**margins(fig, 0.62, 0.12, _top_in(axis, own_row), 0.3))
     if band is not None:
         ax.axhspan(band.low, band.high, color=BAND_COLOR, zorder=0, lw=0, label=band.label)
         ax.axhline(band.centre, color="#9a9a9a", lw=0.8, zorder=0.5)
@@ -166,7 +177,7 @@ def trend_figure(history: pd.DataFrame, stem: str, affected: str, axis: Axis) ->
     ax.set_ylabel(UNITS[stem])
     _date_axis(ax, axis)
     draw_events(ax, axis)
-    _header(fig, label(stem))
+    _header(fig, label(stem), own_row=own_row)
     return fig
 
 

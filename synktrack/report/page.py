@@ -50,6 +50,7 @@ th, td { border-bottom: 1px solid var(--rule); padding: 3px 6px; text-align: lef
 thead th { border-bottom: 2px solid #888; font-weight: 600; background: #fafafa; }
 tr.group th { background: var(--soft); font-weight: 650; padding-top: 6px; }
 td.idx { font-weight: 600; }
+td.side { white-space: nowrap; }
 .unit, .muted { color: var(--muted); font-weight: normal; }
 table.glance td:nth-child(n+3), table.glance th:nth-child(n+3) { white-space: nowrap; }
 .scroll { overflow-x: auto; }

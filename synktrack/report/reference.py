@@ -103,7 +103,7 @@ BANDS: dict[str, Band] = {
         "subjects in the Laryngoscope 2013 study [1]. The band is the mean ± 1 SD.",
     ),
     "eye_narrowing_pucker": Band(
-        1.7, 2.0, "healthy ≈ 1.7 %",
+        1.7, 2.0, "healthy ≈ 1.7 ± 2 %",
         "Healthy controls narrowed the eye by about 1.7 % during a pucker in the 2025 "
         "video-tracking (DynaFace) study [2]; the ± 2 % width is synktrack's allowance for "
         "measurement noise, not a published SD.",

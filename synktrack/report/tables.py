@@ -24,6 +24,7 @@ def fmt(value: float, stem: str, signed: bool = False) -> str:
     if value is None or not math.isfinite(value):
         return DASH
     digits = 2 if "coupling" in stem else 1
+    value = round(value, digits) + 0.0  # adding +0.0 turns -0.0 into 0.0
     text = f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
     return text.replace("-", "−")
 
@@ -77,7 +78,7 @@ def glance_table(changes: Sequence[Change], affected: str) -> str:
                         f'<span class="unit">({escape(unit)})</span></td>') if k == 0 else ""
                 side_txt = side.capitalize() + (" (affected)" if side == affected else "")
                 rows.append(
-                    f"<tr>{name}<td>{side_txt}</td><td>{_band_text(stem)}</td>"
+                    f"<tr>{name}<td class='side'>{side_txt}</td><td>{_band_text(stem)}</td>"
                     f"<td>{fmt(c.baseline, stem)}</td><td>{fmt(c.previous, stem)}</td>"
                     f"<td><strong>{fmt(c.latest, stem)}</strong></td>"
                     f"<td>{fmt(c.since_baseline, stem, True)} "
@@ -128,7 +129,7 @@ def sessions_table(history: pd.DataFrame, events: Sequence[Event]) -> str:
     head = "".join(f"<th>{escape(label(s))}<br><span class='unit'>L / R "
                    f"({escape(SHORT_UNITS[s])})</span></th>" for s in stems)
     head = ("<tr><th>Date</th><th>Usable frames</th><th>Epochs usable</th>"
-            f"<th>Gentler please</th><th>Flag L / R</th>{head}</tr>")
+            f"<th>Gentler please</th><th>Synkinesis flag L / R</th>{head}</tr>")
     pending = sorted(enumerate(events, start=1), key=lambda ne: ne[1].date)
     rows: list[str] = []
     for i in range(len(history)):
@@ -174,37 +175,52 @@ def _session_row(history: pd.DataFrame, i: int, stems: Sequence[str],
             f"<td>{epochs}</td><td>{gentle_txt}</td><td>{flag}</td>{cells}</tr>")
 
 
+def _change_items(changes: Sequence[Change], side: str, attr: str) -> tuple[list[str], list[str]]:
+    """Changes beyond the MDC95 (as HTML items) and the labels of those within it."""
+    moved, still = [], []
+    for c in changes:
+        if c.side != side:
+            continue
+        delta = getattr(c, attr)
+        before = c.baseline if attr == "since_baseline" else c.previous
+        beyond = beyond_mdc(delta, c.mdc)
+        if beyond:
+            words = HIGHER[c.stem] if delta > 0 else LOWER[c.stem]
+            moved.append(f"<strong>{escape(label(c.stem))}</strong> {fmt(before, c.stem)} → "
+                         f"{fmt(c.latest, c.stem)} {escape(SHORT_UNITS[c.stem])}: "
+                         f"{escape(words)} ({fmt(delta, c.stem, True)}; MDC95 "
+                         f"{fmt(c.mdc, c.stem)})")
+        elif beyond is False:
+            still.append(label(c.stem).lower())
+    return moved, still
+
+
 def key_findings(history: pd.DataFrame, changes: Sequence[Change], affected: str) -> list[str]:
-    """A few plain sentences (HTML) a clinician reads first."""
+    """A few plain items (HTML) a clinician reads first."""
     if history.empty:
         return ["No sessions in this history yet."]
-    out: list[str] = []
     n = len(history)
-    first, last = fmt_date(history["date"].iloc[0]), fmt_date(history["date"].iloc[-1])
-    out.append(f"{n} session{'s' if n != 1 else ''} from {first} to {last}." if n > 1 else
-               f"One session, on {first}: changes need at least two sessions.")
+    dates = history["date"]
+    first, last = fmt_date(dates.iloc[0]), fmt_date(dates.iloc[-1])
+    if n == 1:
+        return [f"One session, on {first}: change can be judged from the second session on.",
+                _latest_quality(history)]
+    out = [f"{n} sessions from {first} to {last}."]
     focus = [affected] if affected in SIDES else list(SIDES)
     for side in focus:
-        moved, still = [], []
-        side_txt = side.capitalize() + (" (affected)" if side == affected else "")
-        for c in changes:
-            if c.side != side:
-                continue
-            b = beyond_mdc(c.since_baseline, c.mdc)
-            if b:
-                words = HIGHER[c.stem] if c.since_baseline > 0 else LOWER[c.stem]
-                moved.append(f"Since baseline, <strong>{escape(label(c.stem))}</strong>, "
-                             f"{side_txt}: {fmt(c.baseline, c.stem)} → "
-                             f"{fmt(c.latest, c.stem)} {escape(SHORT_UNITS[c.stem])} "
-                             f"({escape(words)}; change {fmt(c.since_baseline, c.stem, True)}"
-                             f", more than the MDC95 of {fmt(c.mdc, c.stem)}).")
-            elif b is False:
-                still.append(label(c.stem).lower())
-        if n > 1:
-            out.extend(moved)
-            if still:
-                out.append(f"Within measurement noise since baseline ({side_txt}): "
-                           f"{escape(', '.join(still))}.")
+        side_txt = side + (" (affected)" if side == affected else "") + " side"
+        for attr, when in (("since_baseline", f"since baseline ({first})"),
+                           ("since_previous", f"since the previous session "
+                                              f"({fmt_date(dates.iloc[-2])})")):
+            moved, still = _change_items(changes, side, attr)
+            if moved:
+                items = "".join(f"<li>{m}</li>" for m in moved)
+                rest = (f"<li>within measurement noise: {escape(', '.join(still))}</li>"
+                        if still else "")
+                out.append(f"{side_txt.capitalize()}, {when}:<ul>{items}{rest}</ul>")
+            elif still:
+                out.append(f"{side_txt.capitalize()}, {when}: no change beyond measurement "
+                           "noise.")
     out.append(_latest_quality(history))
     return out
 
@@ -220,7 +236,7 @@ def _latest_quality(history: pd.DataFrame) -> str:
     bits.append("<strong>'gentler, please' was shown</strong> (a forceful movement)"
                 if gentle > 0 else "movements were gentle")
     flags = [s for s in SIDES if _num(history, f"synkinesis_suspected_{s}", i) > 0]
-    text = f"Latest session: {', '.join(bits)}."
+    text = f"Latest session ({fmt_date(history['date'].iloc[i])}): {', '.join(bits)}."
     if flags:
         reasons = "; ".join(
             f"{s}: {escape(str(history[f'synkinesis_reason_{s}'].iloc[i]))}"

@@ -410,6 +410,7 @@
     const body = document.querySelector('#results-table tbody');
     body.textContent = '';
     summary.indices.forEach((ix) => {
+      if (ix.left === null && ix.right === null) return; // not part of this check
       const tr = document.createElement('tr');
       const th = document.createElement('th');
       th.scope = 'row';
@@ -481,6 +482,12 @@
     drawChart(series[0]);
   }
 
+  function shortDate(iso) {
+    const d = new Date(iso + 'T12:00:00');
+    if (isNaN(d.getTime())) return iso;
+    return d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' });
+  }
+
   function drawChart(s) {
     const W = 720, H = 300, L = 64, R = 24, T = 24, B = 56;
     const pts = s.points.slice(-12);
@@ -488,22 +495,27 @@
     pts.forEach((p) => ['left', 'right'].forEach((k) => { if (p[k] !== null) vals.push(p[k]); }));
     let lo = Math.min(0, ...vals), hi = Math.max(...vals);
     if (hi - lo < 1e-6) hi = lo + 1;
-    const pad = (hi - lo) * 0.1;
-    hi += pad;
+    const raw = (hi - lo) / 4;
+    const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    const tickStep = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((v) => v >= raw);
+    lo = Math.floor(lo / tickStep) * tickStep;
+    hi = lo + 4 * tickStep;
+    while (hi < Math.max(...vals)) hi += tickStep;
+    const nTicks = Math.round((hi - lo) / tickStep);
     const x = (i) => L + (pts.length === 1 ? (W - L - R) / 2 : i * (W - L - R) / (pts.length - 1));
     const y = (v) => T + (H - T - B) * (1 - (v - lo) / (hi - lo));
     const svg = el('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', class: 'chart-svg',
       'aria-label': s.label + ' over your last ' + pts.length + ' checks, left and right side' });
     svg.appendChild(el('title', {}, s.label + ' (' + s.unit + ')'));
-    for (let k = 0; k <= 4; k++) {
-      const v = lo + (hi - lo) * k / 4;
+    for (let k = 0; k <= nTicks; k++) {
+      const v = lo + tickStep * k;
       svg.appendChild(el('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'grid' }));
       svg.appendChild(el('text', { x: L - 8, y: y(v) + 5, class: 'tick', 'text-anchor': 'end' },
-        (s.unit === '%' ? v.toFixed(0) : v.toFixed(1))));
+        (tickStep >= 1 ? v.toFixed(0) : v.toFixed(1))));
     }
     pts.forEach((p, i) => {
       svg.appendChild(el('text', { x: x(i), y: H - B + 22, class: 'tick', 'text-anchor': 'middle' },
-        p.date.slice(5)));
+        shortDate(p.date)));
     });
     [['left', 'line-left'], ['right', 'line-right']].forEach(([side, cls]) => {
       const coords = pts.map((p, i) => (p[side] === null ? null : x(i) + ',' + y(p[side])))
@@ -542,7 +554,8 @@
       return;
     }
     const total = state.config.protocol.steps.reduce((a, s) => a + s.duration_s, 0);
-    $('welcome-minutes').textContent = String(Math.max(1, Math.round(total / 60)));
+    const minutes = Math.round(total / 60);
+    $('welcome-minutes').textContent = minutes <= 1 ? 'one minute' : minutes + ' minutes';
     $('opt-keep').checked = !!state.config.keep_video;
     $('btn-camera').addEventListener('click', startCamera);
     $('btn-camera-retry').addEventListener('click', startCamera);
