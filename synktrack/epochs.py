@@ -90,7 +90,7 @@ def epochs_from_protocol(frames: pd.DataFrame, protocol: Protocol,
     usable = frames["usable"].to_numpy().astype(bool)
     end_of_clip = float(t[-1]) if len(t) else 0.0
     steps = list(protocol.steps)
-    rows = []
+    rows: list[dict[str, object]] = []
     reps: dict[str, int] = {}
     for i, step in enumerate(steps):
         if step.movement == "rest":

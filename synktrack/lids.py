@@ -36,6 +36,7 @@ from synktrack.measures.ids import EYE
 PATCH_W = 64  # canonical eye patch: the eye is EYE_PX wide, centred
 PATCH_H = 96
 EYE_PX = 48.0
+DEBUG = False
 
 
 @dataclass(frozen=True)
@@ -377,6 +378,12 @@ class EyeLids:
         gaze = np.clip(iris - tpl.iris, -0.3 * tpl.aperture, 0.3 * tpl.aperture)
         found = tpl.match(warp_patch(gray, canon), (float(gaze[0]), float(gaze[1])))
         self.last = found
+        if DEBUG:
+            t = tpl.table(warp_patch(gray, canon), (float(gaze[0]), float(gaze[1])))
+            i = int(np.argmin(np.abs(tpl.du - (lm[0, 1] - tpl.up_y))))
+            j = int(np.argmin(np.abs(tpl.dl - (lm[1, 1] - tpl.lo_y))))
+            self.dbg = (found.score, float(t[i, j]), found.d_up, found.d_lo,
+                        lm[0, 1] - tpl.up_y, lm[1, 1] - tpl.lo_y, tpl.aperture)
         w = _smoothstep(found.score, s.score_lost, s.score_sure) \
             * _smoothstep(lm_ap / self.lm_aperture, s.closed, s.opened)
         w = min(w, self.weight + s.recover)

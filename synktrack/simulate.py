@@ -140,7 +140,7 @@ def session_simulate(image: np.ndarray, geom: FaceGeometry, protocol: Protocol,
         frame = cache[tuple(key)]
         dx = sway_px * np.sin(2 * np.pi * 0.13 * t)
         dy = 0.6 * sway_px * np.sin(2 * np.pi * 0.07 * t + 1.0)
-        shift = np.float32([[1, 0, dx], [0, 1, dy]])
+        shift = np.array([[1, 0, dx], [0, 1, dy]], dtype=np.float32)
         frame = cv2.warpAffine(frame, shift, (w, h), borderMode=cv2.BORDER_REFLECT)
         if noise:
             grain = noise_bank[int(rng.integers(len(noise_bank)))]

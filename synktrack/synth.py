@@ -179,7 +179,8 @@ class Warper:
         normal = np.array([-axis[1], axis[0]])
         if normal[1] < 0:
             normal = -normal
-        pts = self.geometry.points[list(EYE[side][which])] - outer
+        ids = EYE[side]["upper"] if which == "upper" else EYE[side]["lower"]
+        pts = self.geometry.points[list(ids)] - outer
         u = pts @ axis / width
         v = pts @ normal
         order = np.argsort(u)

@@ -1,4 +1,4 @@
-"""Batch analysis: finding clips, manifests, resume, failures, duplicates, read-only output, Dask."""
+"""Batch analysis: finding clips, manifests, resume, failures, duplicates, unwritable output, Dask."""
 
 from __future__ import annotations
 

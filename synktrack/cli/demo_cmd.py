@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 
 from synktrack.cli._app import app
@@ -72,7 +74,7 @@ def demo(
         frames = session_simulate(face, geom, protocol, syn, fps=fps)
         n_total = int(round(protocol.duration_s * fps))
 
-        def counted():  # type: ignore[no-untyped-def]
+        def counted() -> Iterator[tuple[float, np.ndarray]]:
             for i, item in enumerate(frames, 1):
                 progress(i, n_total)
                 yield item

@@ -7,11 +7,27 @@ MediaPipe labels sides as the *subject's* own sides for a non-mirrored image
 
 from __future__ import annotations
 
+from typing import TypedDict
+
+
+class EyeIds(TypedDict):
+    """Landmark indices of one eye (MediaPipe labels)."""
+
+    outer: int
+    inner: int
+    pairs: tuple[tuple[int, int], ...]
+    contour: tuple[int, ...]
+    upper: tuple[int, ...]
+    lower: tuple[int, ...]
+    iris_centre: int
+    iris_h: tuple[int, int]
+    iris_v: tuple[int, int]
+
 # Points that barely move with facial expressions: nose bridge, nose and the inner canthi.
 RIGID = (168, 6, 197, 195, 5, 4, 133, 362, 243, 463, 244, 464)
 NASION = 168
 
-EYE = {
+EYE: dict[str, EyeIds] = {
     "right": {
         "outer": 33, "inner": 133,
         # lid pairs (upper, lower) from the centre outwards, with weights
@@ -33,10 +49,11 @@ EYE = {
 }
 PAIR_WEIGHTS = (0.5, 0.25, 0.25)
 
+
 MOUTH_CORNER = {"right": 61, "left": 291}
 MOUTH = {"upper_lip": 13, "lower_lip": 14}
 
-BROW = {
+BROW: dict[str, tuple[int, ...]] = {
     "right": (70, 63, 105, 66, 107),
     "left": (300, 293, 334, 296, 336),
 }

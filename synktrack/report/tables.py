@@ -9,6 +9,7 @@ import math
 from collections.abc import Sequence
 from html import escape
 
+import numpy as np
 import pandas as pd
 
 from synktrack.events import Event
@@ -107,17 +108,23 @@ def events_table(events: Sequence[Event], drawn: set[int]) -> str:
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def _cell(history: pd.DataFrame, i: int, stem: str, flags: dict[str, pd.Series]) -> str:
+def _cell(num: dict[str, np.ndarray], i: int, stem: str,
+          flags: dict[str, np.ndarray]) -> str:
     parts = []
     for side in SIDES:
-        col = index_column(stem, side)
-        v = pd.to_numeric(pd.Series([history[col].iloc[i]]), errors="coerce").iloc[0] \
-            if col in history else math.nan
-        f = flags[side].iloc[i] if len(flags[side]) else math.nan
+        col = num.get(index_column(stem, side))
+        v = float(col[i]) if col is not None else math.nan
+        f = flags[side][i]
         mark = "▲" if f == 1 else ("▼" if f == -1 else "")
-        text = fmt(float(v), stem)
+        text = fmt(v, stem)
         parts.append(f"<b>{text}{mark}</b>" if mark else text)
     return " / ".join(parts)
+
+
+def _numeric_columns(history: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Every column as float numbers (NaN where not a number), converted once."""
+    return {c: pd.to_numeric(history[c], errors="coerce").to_numpy(dtype=float)
+            for c in history.columns if c != "date"}
 
 
 def sessions_table(history: pd.DataFrame, events: Sequence[Event]) -> str:
@@ -125,7 +132,9 @@ def sessions_table(history: pd.DataFrame, events: Sequence[Event]) -> str:
     if history.empty:
         return '<p class="muted">No sessions.</p>'
     stems = [*SYNKINESIS_INDICES, *TARGET_INDICES]
-    flags = {stem: {side: step_flags(history, stem, side) for side in SIDES} for stem in stems}
+    flags = {stem: {side: step_flags(history, stem, side).to_numpy(dtype=float)
+                    for side in SIDES} for stem in stems}
+    num = _numeric_columns(history)
     head = "".join(f"<th>{escape(label(s))}<br><span class='unit'>L / R "
                    f"({escape(SHORT_UNITS[s])})</span></th>" for s in stems)
     head = ("<tr><th>Date</th><th>Usable frames</th><th>Epochs usable</th>"
@@ -137,7 +146,7 @@ def sessions_table(history: pd.DataFrame, events: Sequence[Event]) -> str:
         while pending and pd.notna(day) and pd.Timestamp(pending[0][1].date) <= day:
             n, e = pending.pop(0)
             rows.append(_event_row(n, e, len(stems) + 5))
-        rows.append(_session_row(history, i, stems, flags))
+        rows.append(_session_row(history, num, i, stems, flags))
     rows.extend(_event_row(n, e, len(stems) + 5) for n, e in pending)
     return (f'<table class="sessions"><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
             "</table>")
@@ -155,24 +164,29 @@ def _num(history: pd.DataFrame, col: str, i: int) -> float:
     return float(v)
 
 
-def _session_row(history: pd.DataFrame, i: int, stems: Sequence[str],
-                 flags: dict[str, dict[str, pd.Series]]) -> str:
-    frac = _num(history, "usable_frame_fraction", i)
-    eu, et = _num(history, "epochs_usable", i), _num(history, "epochs_total", i)
-    gentle = _num(history, "gentler_please", i)
+def _at(num: dict[str, np.ndarray], col: str, i: int) -> float:
+    return float(num[col][i]) if col in num else math.nan
+
+
+def _session_row(history: pd.DataFrame, num: dict[str, np.ndarray], i: int,
+                 stems: Sequence[str], flags: dict[str, dict[str, np.ndarray]]) -> str:
+    frac = _at(num, "usable_frame_fraction", i)
+    eu, et = _at(num, "epochs_usable", i), _at(num, "epochs_total", i)
+    gentle = _at(num, "gentler_please", i)
     reason = str(history["gentler_reason"].iloc[i]) if "gentler_reason" in history else ""
     reason = "" if reason in ("nan", "None") else reason
     gentle_txt = (f'<span title="{escape(reason)}">yes</span>' if gentle > 0 else
                   ("no" if math.isfinite(gentle) else DASH))
-    flag = " / ".join("yes" if _num(history, f"synkinesis_suspected_{s}", i) > 0 else
-                      ("no" if math.isfinite(_num(history, f"synkinesis_suspected_{s}", i))
-                       else DASH) for s in SIDES)
-    cells = "".join(f"<td>{_cell(history, i, s, flags[s])}</td>" for s in stems)
+    marks = []
+    for s in SIDES:
+        v = _at(num, f"synkinesis_suspected_{s}", i)
+        marks.append("yes" if v > 0 else ("no" if math.isfinite(v) else DASH))
+    cells = "".join(f"<td>{_cell(num, i, s, flags[s])}</td>" for s in stems)
     epochs = f"{eu:.0f} / {et:.0f}" if math.isfinite(eu) and math.isfinite(et) else DASH
     usable = f"{frac * 100:.0f} %" if math.isfinite(frac) else DASH
     low = ' class="low"' if math.isfinite(frac) and frac < 0.7 else ""
     return (f"<tr><td>{fmt_date(history['date'].iloc[i])}</td><td{low}>{usable}</td>"
-            f"<td>{epochs}</td><td>{gentle_txt}</td><td>{flag}</td>{cells}</tr>")
+            f"<td>{epochs}</td><td>{gentle_txt}</td><td>{' / '.join(marks)}</td>{cells}</tr>")
 
 
 def _change_items(changes: Sequence[Change], side: str, attr: str) -> tuple[list[str], list[str]]:
