@@ -58,6 +58,10 @@ class LidSettings:
         Candidate grid step (canonical px); the peak is refined to sub-pixel.
     upper_range, lower_range
         Candidate lid shifts (+ = down), in rest apertures.
+    prior_sigma, evidence
+        Width of the landmarks' prior on the lid shifts (rest apertures), and
+        the effective pixel count that sharpens the image likelihood (0: no
+        prior; see :meth:`LidTemplate.match`).
     score_lost, score_sure
         Match score (NCC) at which the image estimate gets weight 0 and 1.
     closed, opened
@@ -85,6 +89,8 @@ class LidSettings:
     step: float = 0.25
     upper_range: tuple[float, float] = (-0.6, 1.05)
     lower_range: tuple[float, float] = (-0.8, 0.3)
+    prior_sigma: float = 0.25
+    evidence: float = 0.3
     score_lost: float = 0.5
     score_sure: float = 0.8
     closed: float = 0.15
@@ -275,18 +281,46 @@ class LidTemplate:
         ncc = (x_dot - sx * sum_p / self._n) / np.sqrt(var_p * var_x)
         return np.where(self._valid, ncc, -1.0)
 
-    def match(self, patch: np.ndarray, shift: tuple[float, float] = (0.0, 0.0)) -> LidMatch:
-        """Best lid shifts for a canonical patch of this eye."""
+    def match(self, patch: np.ndarray, shift: tuple[float, float] = (0.0, 0.0),
+              prior: tuple[float, float] | None = None, sigma: float = 0.25,
+              evidence: float = 0.3) -> LidMatch:
+        """Best lid shifts for a canonical patch of this eye.
+
+        Parameters
+        ----------
+        patch
+            Canonical patch of the frame.
+        shift
+            The iris's move since the template (canonical px).
+        prior
+            Lid shifts the landmarks suggest, if any. The image's NCC surface
+            is read as a likelihood whose sharpness is set by how well the best
+            candidate explains the patch (``evidence`` effective pixels over the
+            unexplained part ``1 - max NCC``), and the landmarks as a Gaussian
+            prior ``sigma`` apertures wide: a clear image peak wins, a flat or
+            poor fit leans on the landmarks.
+        sigma, evidence
+            See ``prior``.
+        """
         t = self.table(patch, shift)
-        i, j = np.unravel_index(int(np.argmax(t)), t.shape)
-        d_up = self.du[i] + _vertex(t[:, j], int(i)) * self.step
-        d_lo = self.dl[j] + _vertex(t[i, :], int(j)) * self.step
+        score = t
+        if prior is not None:
+            top = float(t.max())
+            sharp = evidence / (1.0 - top + 0.01) ** 2
+            var = 2.0 * (sigma * self.aperture) ** 2
+            score = sharp * (t - top) - ((self.du[:, None] - prior[0]) ** 2
+                                         + (self.dl[None] - prior[1]) ** 2) / var
+            score = np.where(self._valid, score, -np.inf)
+        i, j = np.unravel_index(int(np.argmax(score)), score.shape)
+        d_up = self.du[i] + _vertex(score[:, j], int(i)) * self.step
+        d_lo = self.dl[j] + _vertex(score[i, :], int(j)) * self.step
         return LidMatch(float(d_up), float(d_lo), float(t[i, j]))
 
 
 def _vertex(v: np.ndarray, i: int) -> float:
     """Sub-sample offset of a peak from a parabola through its neighbours."""
-    if 0 < i < len(v) - 1 and v[i - 1] > -1 and v[i + 1] > -1:
+    if 0 < i < len(v) - 1 and v[i - 1] > -1 and v[i + 1] > -1 \
+            and np.isfinite(v[i - 1]) and np.isfinite(v[i + 1]):
         a, b, c = v[i - 1], v[i], v[i + 1]
         den = a - 2 * b + c
         if den < 0:
@@ -375,8 +409,10 @@ class EyeLids:
             return _points(canon, self.template.up_y, self.template.lo_y), 1.0
         tpl = self.template
         iris = _to_canon(canon, points_px[[self._iris]])[0]
-        gaze = np.clip(iris - tpl.iris, -0.3 * tpl.aperture, 0.3 * tpl.aperture)
-        found = tpl.match(warp_patch(gray, canon), (float(gaze[0]), float(gaze[1])))
+        gaze = np.clip(iris - tpl.iris, -0.3 * EYE_PX, 0.3 * EYE_PX)
+        prior = (float(lm[0, 1]) - tpl.up_y, float(lm[1, 1]) - tpl.lo_y)
+        found = tpl.match(warp_patch(gray, canon), (float(gaze[0]), float(gaze[1])),
+                          prior if s.evidence > 0 else None, s.prior_sigma, s.evidence)
         self.last = found
         if DEBUG:
             t = tpl.table(warp_patch(gray, canon), (float(gaze[0]), float(gaze[1])))

@@ -136,7 +136,8 @@ def _bar(img: np.ndarray, x: int, y: int, w: int, h: int, frac: float) -> None:
 
 def render(rgb: np.ndarray | None, title: str, prompt: str, *, kind: str = "",
            count: str = "", frac: float | None = None, progress: tuple[int, int] | None = None,
-           note: str = "", checks: list[tuple[bool, str]] | None = None) -> np.ndarray:
+           note: str = "", checks: list[tuple[bool, str]] | None = None,
+           footer: str = "Space/Enter: start    Esc: stop") -> np.ndarray:
     """The window's picture: camera as a mirror on the left, the prompt on the right (BGR)."""
     w, h = SIZE
     img = np.full((h, w, 3), PAPER, np.uint8)
@@ -179,7 +180,7 @@ def render(rgb: np.ndarray | None, title: str, prompt: str, *, kind: str = "",
         for line in _wrap(note, width, 0.75, 2):
             _text(img, line, (x0, y), 0.75, WARN, 2)
             y += 32
-    _text(img, "Space/Enter: start    Esc: stop", (30, h - 25), 0.65, (90, 85, 80), 1)
+    _text(img, footer, (30, h - 25), 0.65, (90, 85, 80), 1)
     return img
 
 
@@ -204,7 +205,7 @@ class _Window:
     def __init__(self, snapshots: Path | None) -> None:
         self.snapshots = snapshots
         self.shown: set[str] = set()
-        cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE)
+        cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
 
     def show(self, img: np.ndarray, snapshot: str | None = None) -> int:
         cv2.imshow(WINDOW, img)
@@ -319,7 +320,7 @@ def record_session(source: int | str | os.PathLike[str], protocol: Protocol,
             img = render(rgb, NAMES.get(step.movement, step.movement), step.prompt,
                          kind="Rest" if step.movement == "rest" else "Movement",
                          count=str(int(np.ceil(left))), frac=left / step.duration_s,
-                         progress=(i, len(protocol.steps)))
+                         progress=(i, len(protocol.steps)), footer="Esc: stop the check")
             key = win.show(img, f"record-2-step-{i + 1}-{step.movement}")
             if key in KEY_STOP:
                 shared.stop = True
@@ -330,7 +331,8 @@ def record_session(source: int | str | os.PathLike[str], protocol: Protocol,
                 break
         while worker.is_alive():  # every recorded frame is analysed before storing
             win.show(render(shared.latest, "Well done.", "Putting your results together...",
-                            note=f"{counter[0]} frames analysed"), "record-3-analysing")
+                            note=f"{counter[0]} frames analysed", footer=""),
+                     "record-3-analysing")
         grabber.join(timeout=5)
     complete = stopped_because is None and shared.clock >= duration - 0.5
     if stopped_because is None and not complete:
@@ -353,8 +355,10 @@ def record_session(source: int | str | os.PathLike[str], protocol: Protocol,
         lines.insert(0, f"{stopped_because}: what was recorded is saved, marked incomplete.")
     t_end = time.monotonic()
     while True:
-        img = render(None, title, "", note="")
-        y = 150
+        img = np.full((SIZE[1], SIZE[0], 3), PAPER, np.uint8)
+        _text(img, title, (30, 70), 1.3, INK, 3)
+        _text(img, "Space, Enter or Esc: close", (30, SIZE[1] - 25), 0.65, (90, 85, 80), 1)
+        y = 130
         for line in lines:
             for part in _wrap(line, SIZE[0] - 60, 0.75, 2):
                 _text(img, part, (30, y), 0.75)

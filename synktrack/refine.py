@@ -148,9 +148,8 @@ class ImageRefiner:
         with expressions); the landmarks decide only when the image cannot.
         """
         assert self._ref_pts is not None
-        head_ref = self._ref_pts[list(HEAD_POINTS)]
-        from_landmarks, _ = cv2.estimateAffinePartial2D(
-            points_px[list(HEAD_POINTS)].astype(np.float32), head_ref)
+        head_ref = self._ref_pts[list(HEAD_POINTS)].astype(np.float64)
+        from_landmarks = similarity(points_px[list(HEAD_POINTS)], head_ref)
         if self._prev_to_ref is not None:
             guess = _apply(cv2.invertAffineTransform(self._prev_to_ref), head_ref)
         else:
@@ -160,26 +159,18 @@ class ImageRefiner:
         head_cur, ok_h = self._flow(gray, head_ref, guess,
                                     levels=1 if self._prev_to_ref is not None else None,
                                     window=HEAD_WINDOW)
-        to_ref = None
-        if ok_h.sum() >= 5:
-            to_ref, inliers = cv2.estimateAffinePartial2D(
-                head_cur[ok_h].astype(np.float32), head_ref[ok_h],
-                method=cv2.RANSAC, ransacReprojThreshold=1.0,
-            )
-            if to_ref is not None and int(inliers.sum()) < 5:
-                to_ref = None
-        if to_ref is not None and from_landmarks is not None:
-            # Disagreeing with the landmarks by more than a tenth of an eye width: lost.
+        to_ref = similarity(head_cur[ok_h], head_ref[ok_h]) if ok_h.sum() >= 5 else None
+        if to_ref is not None:
+            # Disagreeing with the landmarks by half the inter-canthal distance: lost.
             gap = np.abs(_apply(to_ref, head_cur) - _apply(from_landmarks, head_cur)).max()
-            eye_w = np.linalg.norm(head_ref[6] - head_ref[7])
-            if gap > 0.5 * eye_w:
+            if gap > 0.5 * np.linalg.norm(head_ref[6] - head_ref[7]):
                 to_ref = None
         if to_ref is None:
-            to_ref = from_landmarks if from_landmarks is not None else np.eye(2, 3)
+            to_ref = from_landmarks
             self._prev_to_ref = None
         else:
             self._prev_to_ref = to_ref
-        return np.asarray(to_ref, dtype=np.float64)
+        return to_ref
 
     def _flow(self, gray: np.ndarray, ref_pts: np.ndarray, guess: np.ndarray,
               levels: int | None = None,
@@ -192,7 +183,17 @@ class ImageRefiner:
             lk["maxLevel"] = levels
         if window is not None:
             lk["winSize"] = (window, window)
-        p1, status, err = cv2.calcOpticalFlowPyrLK(self._ref_gray, gray, p0, p1, **lk)
+        # Only the region around the points: pyramids of the whole frame cost more than the flow.
+        h, w = gray.shape
+        both = np.vstack([p0.reshape(-1, 2), p1.reshape(-1, 2)])
+        margin = 2 * lk["winSize"][0] + 8
+        x0, y0 = (np.floor(both.min(axis=0)) - margin).clip(0).astype(int)
+        x1, y1 = np.ceil(both.max(axis=0) + margin).astype(int)
+        x1, y1 = min(x1, w), min(y1, h)
+        off = np.array([x0, y0], dtype=np.float32)
+        p1, status, err = cv2.calcOpticalFlowPyrLK(
+            self._ref_gray[y0:y1, x0:x1], gray[y0:y1, x0:x1], p0 - off, p1 - off, **lk)
+        p1 = p1 + off
         ok = (status.ravel() == 1) & (err.ravel() < self.settings.max_error)
         return p1.reshape(-1, 2).astype(np.float64), ok
 
@@ -212,6 +213,33 @@ class ImageRefiner:
             pts, weight = found
             tracked[[iu, il]] = pts
             ok[[iu, il]] = weight >= 0.5
+
+
+def similarity(src: np.ndarray, dst: np.ndarray, iterations: int = 1,
+               min_resid: float = 1.0) -> np.ndarray:
+    """Least-squares similarity (2x3) mapping ``src`` onto ``dst``, robust to a few outliers.
+
+    Solved in closed form with complex numbers (``dst = a * src + b``), then
+    refitted without points whose residual exceeds ``max(min_resid, 2.5 x
+    median residual)``.
+    """
+    zs = src[:, 0] + 1j * src[:, 1]
+    zd = dst[:, 0] + 1j * dst[:, 1]
+    keep = np.ones(len(zs), bool)
+    a, b = 1.0 + 0j, 0j
+    for i in range(iterations + 1):
+        ms, md = zs[keep].mean(), zd[keep].mean()
+        ds = zs[keep] - ms
+        a = np.sum((zd[keep] - md) * np.conj(ds)) / max(float(np.sum(np.abs(ds) ** 2)), 1e-12)
+        b = md - a * ms
+        if i == iterations:
+            break
+        resid = np.abs(a * zs + b - zd)
+        new_keep = resid <= max(min_resid, 2.5 * float(np.median(resid)))
+        if new_keep.sum() < 3 or (new_keep == keep).all():
+            break
+        keep = new_keep
+    return np.array([[a.real, -a.imag, b.real], [a.imag, a.real, b.imag]])
 
 
 def _apply(affine: np.ndarray, pts: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Batch analysis: finding clips, manifests, resume, failures, duplicates, unwritable output, Dask."""
+"""Batch analysis: finding clips, manifests, resume, failures, duplicates, bad output, Dask."""
 
 from __future__ import annotations
 

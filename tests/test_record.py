@@ -94,13 +94,17 @@ def test_record_from_a_file_in_a_window(xvfb: str, tmp_path: Path, model_path: P
     env = {**os.environ, "DISPLAY": xvfb, "SYNKTRACK_DATA_DIR": str(store),
            "SYNKTRACK_MODEL": str(model_path), "QT_QPA_PLATFORM": "xcb"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "synktrack.cli", "record", "--source", str(clip), "--subject",
-         "pat02", "--protocol", str(protocol_file), "--snapshots", str(snaps),
-         "--close-after", "2"],
+        [sys.executable, "-c", "from synktrack.cli import main; main()", "record", "--source",
+         str(clip), "--subject", "pat02", "--protocol", str(protocol_file), "--snapshots",
+         str(snaps), "--close-after", "2"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     screenshot = tmp_path / "record-screen.png"
-    if shutil.which("import"):
-        time.sleep(9.0)  # during the smile step
+    if shutil.which("import"):  # a real screenshot of the window, during the smile step
+        deadline = time.monotonic() + 120
+        while not (snaps / "record-2-step-2-smile.png").exists() and proc.poll() is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.5)
         subprocess.run(["import", "-display", xvfb, "-window", "root", str(screenshot)],
                        check=False, timeout=30, capture_output=True)
     out, err = proc.communicate(timeout=240)

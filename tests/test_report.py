@@ -170,6 +170,15 @@ def test_subject_filter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         make_report(h, tmp_path / "r.html", subject="c")
 
 
+def test_history_without_subject_ids(tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNKTRACK_DATA_DIR", str(tmp_path / "store"))
+    h = write_rows(tmp_path / "h.csv", fake_rows(3, subject=""))
+    result = make_report(h, tmp_path / "r.html", subject="p1")
+    assert result.sessions == 3
+    assert "no subject ids" in result.path.read_text("utf-8")
+
+
 def test_events_come_from_the_store_by_default(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     from synktrack.events import add_event
@@ -217,7 +226,9 @@ def fake_session() -> tuple[pd.DataFrame, pd.DataFrame]:
     steps = [("rest", 8), ("smile", 5), ("rest", 6), ("eye_closure", 5), ("rest", 6),
              ("pucker", 5), ("rest", 6), ("brow_raise", 5), ("rest", 14)]
     frames = pd.DataFrame({"time_s": t, "usable": 1})
-    epochs, start, reps = [], 0.0, {}
+    epochs: list[dict[str, object]] = []
+    start = 0.0
+    reps: dict[str, int] = {}
     ap = np.full_like(t, 9.0)
     corner_y = np.full_like(t, -40.0)
     for i, (movement, dur) in enumerate(steps):
@@ -228,7 +239,7 @@ def fake_session() -> tuple[pd.DataFrame, pd.DataFrame]:
             corner_y[on] += 2.5
         if movement == "eye_closure":
             ap[on] = 1.0
-        row = dict.fromkeys(EPOCH_COLUMNS, np.nan)
+        row: dict[str, object] = dict.fromkeys(EPOCH_COLUMNS, np.nan)
         row.update(epoch=i, movement=movement, repetition=reps[movement], side="",
                    start_s=start, end_s=start + dur, plateau_start_s=start + 1.2,
                    plateau_end_s=start + dur - 0.5, usable=int(movement != "brow_raise"))

@@ -550,3 +550,85 @@ def test_interrupted_session_is_saved_incomplete(how: str, store: Path, resolved
     assert not list((store / "subjects" / "pat01" / ".incoming").glob("*.webm"))
     if how == "camera_unplugged":
         assert "camera stopped" in message and "marked as incomplete" in message
+
+
+# ---------------------------------------------------------------------------- the command
+
+
+def _cli(args: list[str], env: dict[str, str]) -> Any:
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-c", "from synktrack.cli import main; main()",
+                             *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _url_from(proc: Any) -> str:
+    line = proc.stdout.readline().strip()
+    assert line.startswith("http://127.0.0.1:"), line
+    return str(line)
+
+
+@pytest.mark.slow
+def test_check_command_exits_when_the_page_is_gone(tmp_path: Path, model_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "SYNKTRACK_DATA_DIR": str(tmp_path / "store"),
+           "SYNKTRACK_MODEL": str(model_path)}
+    proc = _cli(["check", "--no-browser", "--idle-timeout", "2", "--subject", "pat03"], env)
+    try:
+        url = _url_from(proc)
+        assert url.startswith("http://127.0.0.1:") and "?t=" in url
+        assert request(url)[0] == 200  # the page was opened ...
+        t0 = time.monotonic()
+        proc.wait(30)  # ... and then went silent: the server stops by itself
+        assert time.monotonic() - t0 < 20
+        assert proc.returncode == 0
+    finally:
+        proc.kill()
+
+
+@pytest.mark.slow
+def test_killed_server_saves_the_partial_session(tmp_path: Path, model_path: Path) -> None:
+    import os
+    import signal
+
+    from synktrack.history import read_history
+
+    store = tmp_path / "store"
+    env = {**os.environ, "SYNKTRACK_DATA_DIR": str(store), "SYNKTRACK_MODEL": str(model_path)}
+    _seed = {"SYNKTRACK_DATA_DIR": str(store)}
+    old = os.environ.get("SYNKTRACK_DATA_DIR")
+    os.environ.update(_seed)
+    try:
+        _seed_history(store)
+    finally:
+        if old is None:
+            os.environ.pop("SYNKTRACK_DATA_DIR")
+        else:
+            os.environ["SYNKTRACK_DATA_DIR"] = old
+    hist = store / "subjects" / "pat01" / "history.csv"
+    before = hist.read_text()
+    chunk = _webm_bytes(60)
+    proc = _cli(["check", "--no-browser", "--subject", "pat01"], env)
+    try:
+        url = _url_from(proc)
+        base, token = url.split("/?t=")
+        h = {"X-Synktrack-Token": token, "Content-Type": "application/json"}
+        assert request(base + "/api/session/start", b"{}", h)[0] == 200
+        code, _, _ = request(base + "/api/session/chunk?seq=0", chunk,
+                             {**h, "Content-Type": "application/octet-stream"})
+        assert code == 200
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    finally:
+        proc.kill()
+    assert hist.read_text().startswith(before)
+    df = read_history(hist)
+    assert len(df) == 3 and df.iloc[-1]["complete"] == 0
+    sid = df.iloc[-1]["session_id"]
+    check = json.loads((store / "subjects" / "pat01" / "sessions" / sid / "check.json")
+                       .read_text())
+    assert check["complete"] is False

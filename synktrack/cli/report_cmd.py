@@ -36,7 +36,8 @@ def events_add(
     side: Annotated[str | None, typer.Option(
         "--side", help="Patient's side treated: left, right or both.", show_default=False)] = None,
     muscle: Annotated[str | None, typer.Option(
-        "--muscle", help="Muscle(s) treated, e.g. 'orbicularis oculi'.", show_default=False)] = None,
+        "--muscle", help="Muscle(s) treated, e.g. 'orbicularis oculi'.",
+        show_default=False)] = None,
     dose_units: Annotated[float | None, typer.Option(
         "--dose-units", help="Botulinum toxin dose in units.", show_default=False)] = None,
     note: Annotated[str | None, typer.Option("--note", help="Free note.",

@@ -81,7 +81,8 @@ def _sections(data: ReportData, figures: dict[str, list[Figure]]) -> list[tuple[
         "<p>Baseline is the first session with a value, latest the last, previous the one "
         "before it. Change is shown against the minimal detectable change (MDC95): a change "
         "smaller than it can be measurement noise (see Methods); ▲/▼ mark changes beyond "
-        "it.</p>")
+        "it. † a synktrack convention ('little movement expected'), not a published range."
+        "</p>")
     sections = [
         ("events", "Treatments and events",
          block("timeline") + events_table(data.events, drawn)),
@@ -118,8 +119,10 @@ def build_report(data: ReportData, out: str | os.PathLike[str],
     t0 = time.perf_counter()
     figures = render_figures(data)
     h = data.history
-    period = (f"{h['date'].iloc[0]:%Y-%m-%d} to {h['date'].iloc[-1]:%Y-%m-%d}"
-              if len(h) else "no sessions")
+    period = "no sessions"
+    if len(h):
+        first, last = f"{h['date'].iloc[0]:%Y-%m-%d}", f"{h['date'].iloc[-1]:%Y-%m-%d}"
+        period = first if first == last else f"{first} to {last}"
     meta = [("Subject", data.subject or "—"), ("Affected side", data.affected_side),
             ("Sessions", str(len(h))), ("Period", period)]
     if h.empty:

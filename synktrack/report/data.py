@@ -1,4 +1,4 @@
-"""The report's inputs: one subject's sessions (dated, sorted) and events, with notes for the reader.
+"""The report's inputs: one subject's dated sessions and events, with notes for the reader.
 
 The history is read with :func:`synktrack.history.read_history` (older schema
 versions load with their missing columns empty); what the reader should know
@@ -62,7 +62,8 @@ def select_subject(history: pd.DataFrame, subject: str | None,
                    source: str = "the history") -> tuple[pd.DataFrame, str]:
     """The rows of one subject, and that subject's id.
 
-    Without ``subject`` the history must hold a single subject (or none).
+    Without ``subject`` the history must hold a single subject (or none). A history
+    without subject ids is returned whole.
 
     Raises
     ------
@@ -73,6 +74,8 @@ def select_subject(history: pd.DataFrame, subject: str | None,
         return history, subject or ""
     ids = history["subject"].map(_id_text)
     present = sorted({i for i in ids if i})
+    if not present:
+        return history, subject or ""
     if subject is None:
         if len(present) > 1:
             shown = ", ".join(present[:8]) + (" ..." if len(present) > 8 else "")
@@ -119,14 +122,20 @@ def schema_notes(history: pd.DataFrame) -> list[str]:
             notes.append(f"{old} session{'s' if old != 1 else ''} were written by an older "
                          f"synktrack{which}; values it did not record are shown as —.")
     if len(history):
-        empty = [stem for stem in INDICES
-                 if all(pd.to_numeric(history.get(index_column(stem, s)), errors="coerce")
-                        .isna().all() for s in SIDES)]
+        empty = [stem for stem in INDICES if not any(_has_values(history, index_column(stem, s))
+                                                      for s in SIDES)]
         if empty and len(empty) < len(INDICES):
-            notes.append("No values in this history for: " + ", ".join(empty) + ".")
+            from synktrack.report.reference import label
+
+            names = ", ".join(label(stem).lower() for stem in empty)
+            notes.append(f"No values in this history for: {names}.")
         elif empty:
             notes.append("No index values in this history (only session metadata).")
     return notes
+
+
+def _has_values(history: pd.DataFrame, col: str) -> bool:
+    return col in history and bool(pd.to_numeric(history[col], errors="coerce").notna().any())
 
 
 def affected_side(history: pd.DataFrame) -> str:
@@ -160,6 +169,9 @@ def load_report_data(history_file: str | os.PathLike[str], subject: str | None =
     history, who = select_subject(raw, subject, str(path))
     history, notes = add_dates(history)
     notes = schema_notes(history) + notes
+    if subject is not None and len(history) and (
+            "subject" not in raw or not raw["subject"].map(_id_text).any()):
+        notes.append("This history has no subject ids: all its sessions are shown.")
     if events_file is not None:
         events = read_events(events_file)
     else:

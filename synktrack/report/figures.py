@@ -6,7 +6,6 @@ axis, numbered as in the report's event list.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,8 +46,9 @@ class Axis:
     tick_labels: tuple[str, ...] = ()
 
     @property
-    def xlim(self) -> tuple[dt.datetime, dt.datetime]:
-        return self.start.to_pydatetime(), self.end.to_pydatetime()
+    def xlim(self) -> tuple[float, float]:
+        """Limits as matplotlib date numbers."""
+        return float(mdates.date2num(self.start)), float(mdates.date2num(self.end))
 
     def label_levels(self) -> list[int]:
         """Row (0, 1, 2) of each event's label, so that neighbouring labels do not overlap."""
@@ -87,12 +87,14 @@ def time_axis(dates: pd.Series, events: Sequence[Event]) -> Axis:
     locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
     values = [v for v in locator.tick_values(start.to_pydatetime(), end.to_pydatetime())
               if mdates.date2num(start) <= v <= mdates.date2num(end)]
-    labels = mdates.ConciseDateFormatter(locator, show_offset=False).format_ticks(values)
+    formats = ["%Y", "%b", "%d %b", "%H:%M", "%H:%M", "%S.%f"]  # days as "23 Feb"
+    labels = mdates.ConciseDateFormatter(locator, formats=formats,
+                                         show_offset=False).format_ticks(values)
     return Axis(start, end, tuple(near), tuple(values), tuple(labels))
 
 
 def _date_axis(ax: Axes, axis: Axis, show_labels: bool = True) -> None:
-    ax.set_xlim(*axis.xlim)
+    ax.set_xlim(axis.xlim)
     ax.xaxis.set_major_locator(FixedLocator(list(axis.ticks)))
     ax.xaxis.set_major_formatter(FixedFormatter(list(axis.tick_labels)))
     if not show_labels:
@@ -104,17 +106,18 @@ def draw_events(ax: Axes, axis: Axis, labels: bool = True) -> None:
     if not axis.events:
         return
     trans = blended_transform_factory(ax.transData, ax.transAxes)
-    offset = ax.figure.dpi_scale_trans if ax.figure is not None else None
+    offset = ax.figure.dpi_scale_trans if ax.figure is not None else None  # inches
     for (n, event), level in zip(axis.events, axis.label_levels(), strict=True):
-        x = pd.Timestamp(event.date).to_pydatetime()
+        x = float(mdates.date2num(pd.Timestamp(event.date)))
         ax.axvline(x, color=EVENT_COLOR, zorder=1, alpha=0.85, **EVENT_STYLE[event.kind])
         if not labels or offset is None:
             continue
         shift = ScaledTranslation(0, 0.02 + LEVEL_IN * level, offset)
-        ax.text(x, 1.0, f" {n} {SHORT[event.kind]} {event.dose_text()}".rstrip(), transform=trans + shift, fontsize=6.8,
-                ha="left", va="bottom", color="#111111", clip_on=False)
+        text = f" {n} {SHORT[event.kind]} {event.dose_text()}".rstrip()
+        ax.text(x, 1.0, text, transform=trans + shift, fontsize=6.8, ha="left", va="bottom",
+                color="#111111", clip_on=False)
         if level:  # a leader from the axes up to the raised label
-            height_in = ax.get_position().height * ax.figure.get_size_inches()[1]
+            height_in = ax.bbox.height / ax.figure.dpi
             top = 1.0 + (0.02 + LEVEL_IN * level + 0.08) / height_in
             ax.plot([x, x], [1.0, top], transform=trans, clip_on=False, color=EVENT_COLOR,
                     lw=0.6)
@@ -161,7 +164,7 @@ def trend_figure(history: pd.DataFrame, stem: str, affected: str, axis: Axis) ->
     own_row = _legend_row(label(stem), names)
     fig = new_figure(WIDTH_IN, 2.0 + LEVEL_IN * axis.label_rows + (0.22 if own_row else 0))
     ax = fig.add_subplot()
-    fig.subplots_adjust(**margins(fig, 0.62, 0.12, _top_in(axis, own_row), 0.3))
+    fig.subplots_adjust(**margins(fig, 0.62, 0.3, _top_in(axis, own_row), 0.3))
     if band is not None:
         ax.axhspan(band.low, band.high, color=BAND_COLOR, zorder=0, lw=0, label=band.label)
         ax.axhline(band.centre, color="#9a9a9a", lw=0.8, zorder=0.5)
@@ -186,7 +189,7 @@ def quality_figure(history: pd.DataFrame, axis: Axis) -> Figure:
     fig = new_figure(WIDTH_IN, 2.6 + LEVEL_IN * axis.label_rows)
     ax, ax2, ax3 = fig.subplots(3, 1, sharex=True, height_ratios=[1.5, 0.9, 0.35],
                                 gridspec_kw={"hspace": 0.18,
-                                             **margins(fig, 0.62, 0.12, _top_in(axis), 0.3)})
+                                             **margins(fig, 0.62, 0.3, _top_in(axis), 0.3)})
     dates = history["date"]
     frac = _numeric(history, "usable_frame_fraction") * 100
     ok = frac.notna() & dates.notna()
@@ -231,7 +234,7 @@ def timeline_figure(history: pd.DataFrame, axis: Axis) -> Figure:
     """Sessions as ticks and the events as labelled lines on one strip."""
     fig = new_figure(WIDTH_IN, 0.85 + LEVEL_IN * axis.label_rows)
     ax = fig.add_subplot()
-    fig.subplots_adjust(**margins(fig, 0.62, 0.12, _top_in(axis), 0.3))
+    fig.subplots_adjust(**margins(fig, 0.62, 0.3, _top_in(axis), 0.3))
     dates = history["date"].dropna()
     if len(dates):
         ax.plot(dates.to_numpy(), np.full(len(dates), 0.5), linestyle="none", marker="|",

@@ -19,6 +19,7 @@ from synktrack.report.reference import (
     PIPELINE,
     REFERENCES,
     description,
+    group_of,
     label,
 )
 from synktrack.schema import INDICES, QUALITY_COLUMNS, SIDES, index_column
@@ -49,7 +50,7 @@ th, td { border-bottom: 1px solid var(--rule); padding: 3px 6px; text-align: lef
          vertical-align: top; }
 thead th { border-bottom: 2px solid #888; font-weight: 600; background: #fafafa; }
 tr.group th { background: var(--soft); font-weight: 650; padding-top: 6px; }
-td.idx { font-weight: 600; }
+td.idx { font-weight: 600; min-width: 11em; }
 td.side { white-space: nowrap; }
 .unit, .muted { color: var(--muted); font-weight: normal; }
 table.glance td:nth-child(n+3), table.glance th:nth-child(n+3) { white-space: nowrap; }
@@ -108,6 +109,9 @@ def band_caption(stem: str) -> str:
     band = BANDS.get(stem)
     cols = ", ".join(f"<code>{index_column(stem, s)}</code>" for s in SIDES)
     if band is None:
+        if group_of(stem) == "target":
+            return ("No healthy band: how far a movement goes varies between people, so the "
+                    f"patient's other side is the reference. Columns: {cols}.")
         return f"No published healthy band is drawn. Columns: {cols}."
     return f"Grey band: {escape(band.source)} Columns: {cols}."
 

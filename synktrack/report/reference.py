@@ -29,6 +29,7 @@ class Band:
     half_width: float
     label: str
     source: str
+    published: bool = True
 
     @property
     def low(self) -> float:
@@ -113,6 +114,7 @@ BANDS: dict[str, Band] = {
         "In a healthy face the mouth corner barely moves during gentle eye closure. The "
         "0 ± 1 mm band is a synktrack convention marking 'little movement expected', not a "
         "published normal range.",
+        published=False,
     ),
 }
 

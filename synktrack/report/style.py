@@ -12,7 +12,7 @@ import contextlib
 import io
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -65,10 +65,11 @@ def styled() -> contextlib.AbstractContextManager[Any]:
     """Context in which figures get this style (matplotlib's global rcParams stay untouched)."""
     import matplotlib
 
-    return matplotlib.rc_context(RC)
+    return matplotlib.rc_context(cast(Any, RC))
 
 
-def new_figure(width_in: float, height_in: float, layout: str | None = None) -> Figure:
+def new_figure(width_in: float, height_in: float,
+               layout: Literal["constrained", "tight"] | None = None) -> Figure:
     """An Agg-backed figure (no pyplot); make and draw it inside :func:`styled`.
 
     Without ``layout`` the caller places the axes (:func:`margins`): much faster

@@ -35,7 +35,9 @@ def fmt_date(ts: pd.Timestamp | None) -> str:
 
 
 def verdict(delta: float, mdc: float, stem: str) -> str:
-    """``"↓ less eye narrowing"`` beyond the MDC95, ``"within noise"`` inside it."""
+    """``"▼ less eye narrowing"`` beyond the MDC95, ``"within noise"`` inside it."""
+    if not math.isfinite(delta):
+        return ""
     beyond = beyond_mdc(delta, mdc)
     if beyond is None:
         if math.isfinite(delta) and not math.isfinite(mdc):
@@ -56,7 +58,8 @@ def _band_text(stem: str) -> str:
     band = BANDS.get(stem)
     if band is None:
         return DASH
-    return f"{fmt(band.centre, stem)} ± {fmt(band.half_width, stem)}"
+    mark = "" if band.published else " †"
+    return f"{fmt(band.centre, stem)} ± {fmt(band.half_width, stem)}{mark}"
 
 
 def glance_table(changes: Sequence[Change], affected: str) -> str:
@@ -189,9 +192,11 @@ def _session_row(history: pd.DataFrame, num: dict[str, np.ndarray], i: int,
             f"<td>{epochs}</td><td>{gentle_txt}</td><td>{' / '.join(marks)}</td>{cells}</tr>")
 
 
-def _change_items(changes: Sequence[Change], side: str, attr: str) -> tuple[list[str], list[str]]:
-    """Changes beyond the MDC95 (as HTML items) and the labels of those within it."""
-    moved, still = [], []
+def _change_items(changes: Sequence[Change], side: str,
+                  attr: str) -> tuple[list[str], list[str], list[str]]:
+    """Changes beyond the MDC95 (HTML items), labels of those within it, and changes that
+    cannot be judged (no MDC95) as short text."""
+    moved, still, unjudged = [], [], []
     for c in changes:
         if c.side != side:
             continue
@@ -206,7 +211,10 @@ def _change_items(changes: Sequence[Change], side: str, attr: str) -> tuple[list
                          f"{fmt(c.mdc, c.stem)})")
         elif beyond is False:
             still.append(label(c.stem).lower())
-    return moved, still
+        elif math.isfinite(delta):
+            unjudged.append(f"{label(c.stem).lower()} {fmt(before, c.stem)} → "
+                            f"{fmt(c.latest, c.stem)} {SHORT_UNITS[c.stem]}")
+    return moved, still, unjudged
 
 
 def key_findings(history: pd.DataFrame, changes: Sequence[Change], affected: str) -> list[str]:
@@ -226,15 +234,20 @@ def key_findings(history: pd.DataFrame, changes: Sequence[Change], affected: str
         for attr, when in (("since_baseline", f"since baseline ({first})"),
                            ("since_previous", f"since the previous session "
                                               f"({fmt_date(dates.iloc[-2])})")):
-            moved, still = _change_items(changes, side, attr)
-            if moved:
-                items = "".join(f"<li>{m}</li>" for m in moved)
-                rest = (f"<li>within measurement noise: {escape(', '.join(still))}</li>"
-                        if still else "")
-                out.append(f"{side_txt.capitalize()}, {when}:<ul>{items}{rest}</ul>")
+            moved, still, unjudged = _change_items(changes, side, attr)
+            items = [f"<li>{m}</li>" for m in moved]
+            if still and moved:
+                items.append(f"<li>within measurement noise: {escape(', '.join(still))}</li>")
+            if unjudged and attr == "since_baseline":
+                items.append("<li class='muted'>not judged (no repeatability data): "
+                             f"{escape('; '.join(unjudged))}</li>")
+            head = f"{side_txt.capitalize()}, {when}"
+            if not moved and still:
+                head += ": no change beyond measurement noise"
+            if items:
+                out.append(f"{head}:<ul>{''.join(items)}</ul>")
             elif still:
-                out.append(f"{side_txt.capitalize()}, {when}: no change beyond measurement "
-                           "noise.")
+                out.append(f"{head}.")
     out.append(_latest_quality(history))
     return out
 

@@ -45,8 +45,9 @@ def run_check(protocol: Protocol, model: ResolvedModel, *, subject: str | None =
     server = make_server(protocol, model, subject=subject, affected_side=affected_side,
                          keep_video=keep_video, port=port, settings=settings, say=say)
     app = server.app
-    app.say(f"synktrack: the weekly check is at {server.url}")
-    app.say("synktrack: everything stays on this computer; close the page to finish")
+    app.say("synktrack: the weekly check is at this address (everything stays on this "
+            "computer; close the page to finish):")
+    print(server.url, flush=True)  # on its own line, never wrapped: copy it into a browser
     if open_browser and not os.environ.get("SYNKTRACK_NO_BROWSER"):
         threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
     previous = None

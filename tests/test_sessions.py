@@ -1,0 +1,275 @@
+"""Whole simulated guided sessions on real faces, with the real model: is the truth recovered?
+
+Each session animates a real portrait through a short protocol (parsed from TOML
+like a user's file) with a known one-sided synkinesis (``synktrack.simulate``),
+writes it as an mp4 and analyses it with ``analyze_clip`` exactly like a
+patient's recording. Sessions are simulated lazily and shared by all tests of
+the run; ``benchmarks/bench_sessions.py`` prints the same figures for more faces.
+
+Thresholds (set from runs on the six London faces and the demo portrait, see the
+benchmark): eye-narrowing asymmetry (affected minus other) >= ASYM_MIN_RATIO of the
+injected extra narrowing, for smile and pucker; mouth-corner displacement during
+eye closure within CORNER_RATIO of the injected lift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from synktrack.protocol import Protocol, parse_protocol
+from synktrack.simulate import Synkinesis, demo_portrait, expected_indices, write_clip
+from synktrack.synth import FaceGeometry
+
+pytestmark = pytest.mark.slow
+
+FPS = 15.0
+INJECT_PCT, INJECT_MM = 20.0, 2.0
+# Face -> injected side (both sides are exercised).
+FACES = {"001": "left", "004": "right", "005": "left", "demo": "right"}
+HEALTHY_FACES = ("004", "demo")
+DOSE_FACE = "demo"
+DOSES = ((10.0, 1.0), (20.0, 2.0), (35.0, 3.5))  # (oral_ocular_pct, ocular_oral_mm)
+MIRROR_FACE = "demo"
+
+ASYM_MIN_RATIO = 0.7  # recovered / injected eye-narrowing asymmetry, smile and pucker
+ASYM_MAX_RATIO = 1.6  # ... and no runaway over-reporting
+CORNER_RATIO = (0.7, 1.3)  # recovered / injected mouth-corner lift during eye closure
+CORNER_OTHER_MAX_MM = 0.6  # the other corner stays (nearly) still
+HEALTHY_ASYM_MAX_PCT = 6.0  # |right - left| eye narrowing in a healthy control
+
+SHORT_TOML = 'name = "short-test"\nversion = 1\n' + "".join(
+    f'\n[[step]]\nmovement = "{m}"\nduration_s = {d}\n'
+    for m, d in [("rest", 2.0)] + [
+        step for movement in ("smile", "eye_closure", "pucker") * 2
+        for step in ((movement, 2.5), ("rest", 2.0))
+    ]
+)  # fmt: skip
+
+
+@dataclass
+class Session:
+    face: str
+    syn: Synkinesis
+    mirrored: bool
+    clip: Path
+    row: dict[str, object]
+    epochs: pd.DataFrame
+
+    def v(self, stem: str, side: str) -> float:
+        from synktrack.schema import index_column
+
+        return float(self.row[index_column(stem, side)])  # type: ignore[arg-type]
+
+    def asym(self, stem: str) -> float:
+        """Affected minus other side (the clip was analysed with the injected side)."""
+        from synktrack.schema import asymmetry_column
+
+        return float(self.row[asymmetry_column(stem)])  # type: ignore[arg-type]
+
+
+def other(side: str) -> str:
+    return "right" if side == "left" else "left"
+
+
+@pytest.fixture(scope="session")
+def short_protocol() -> Protocol:
+    p = parse_protocol(SHORT_TOML, "test_sessions")
+    assert p.duration_s == pytest.approx(29.0)
+    return p
+
+
+@pytest.fixture(scope="session")
+def faces(london_faces: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {**{k: london_faces[k] for k in FACES if k != "demo"}, "demo": demo_portrait()}
+
+
+def mirror_clip(src: Path, dst: Path) -> Path:
+    """Selfie-style copy: every frame flipped left-right."""
+    def frames():  # type: ignore[no-untyped-def]
+        cap = cv2.VideoCapture(str(src))
+        i = 0
+        try:
+            while True:
+                ok, bgr = cap.read()
+                if not ok:
+                    return
+                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                yield i / FPS, np.ascontiguousarray(np.fliplr(rgb))
+                i += 1
+        finally:
+            cap.release()
+
+    return write_clip(frames(), dst, FPS)
+
+
+SessionGetter = Callable[..., Session]
+
+
+@pytest.fixture(scope="session")
+def sessions(faces: dict[str, np.ndarray], model_path: Path, short_protocol: Protocol,
+             tmp_path_factory: pytest.TempPathFactory) -> SessionGetter:
+    """``get(face, synkinesis, mirrored=False)``: simulated and analysed once per run."""
+    from synktrack.analyze import analyze_clip
+    from synktrack.fidelity import face_geometry
+    from synktrack.model import resolve_model
+    from synktrack.simulate import session_simulate
+
+    model = resolve_model(model_path)
+    root = tmp_path_factory.mktemp("sessions")
+    geoms: dict[str, FaceGeometry] = {}
+    cache: dict[tuple[str, Synkinesis, bool], Session] = {}
+
+    def get(face: str, syn: Synkinesis, mirrored: bool = False) -> Session:
+        key = (face, syn, mirrored)
+        if key in cache:
+            return cache[key]
+        tag = f"{face}_{syn.side or 'none'}_{syn.oral_ocular_pct:g}_{syn.ocular_oral_mm:g}"
+        if mirrored:
+            clip = mirror_clip(get(face, syn).clip, root / f"{tag}_mirrored.mp4")
+        else:
+            if face not in geoms:
+                geoms[face] = face_geometry(faces[face], model.path)
+            frames = session_simulate(faces[face], geoms[face], short_protocol, syn, fps=FPS)
+            clip = write_clip(frames, root / f"{tag}.mp4", FPS)
+        res = analyze_clip(clip, root / (tag + ("_mirrored" if mirrored else "")),
+                           protocol=short_protocol, model=model,
+                           affected_side=syn.side or "unknown", mirrored=mirrored)
+        assert res.session_row is not None and res.epochs is not None
+        cache[key] = Session(face, syn, mirrored, clip, res.session_row, res.epochs)
+        return cache[key]
+
+    return get
+
+
+def injected(face: str) -> Synkinesis:
+    return Synkinesis(FACES[face], INJECT_PCT, INJECT_MM)
+
+
+# --------------------------------------------------------------------------- injected side
+
+
+@pytest.mark.parametrize("face", list(FACES))
+def test_every_epoch_is_usable(sessions: SessionGetter, face: str) -> None:
+    s = sessions(face, injected(face))
+    assert s.row["epochs_total"] == 6
+    assert s.row["epochs_usable"] == 6, s.epochs[["movement", "reason"]].drop_duplicates()
+    assert float(s.row["usable_frame_fraction"]) > 0.95  # type: ignore[arg-type]
+    assert s.row["gentler_please"] == 0, s.row["gentler_reason"]
+
+
+@pytest.mark.parametrize("face", list(FACES))
+def test_the_injected_side_is_flagged_and_only_it(sessions: SessionGetter, face: str) -> None:
+    s = sessions(face, injected(face))
+    side = FACES[face]
+    assert s.row[f"synkinesis_suspected_{side}"] == 1
+    assert s.row[f"synkinesis_suspected_{other(side)}"] == 0, \
+        s.row[f"synkinesis_reason_{other(side)}"]
+    reason = str(s.row[f"synkinesis_reason_{side}"])
+    for what in ("during a smile", "during a pucker", "when the eyes close"):
+        assert what in reason, reason
+    assert "not a diagnosis" in reason
+
+
+@pytest.mark.parametrize("face", list(FACES))
+def test_mouth_corner_during_eye_closure(sessions: SessionGetter, face: str) -> None:
+    s = sessions(face, injected(face))
+    side = FACES[face]
+    lo, hi = CORNER_RATIO
+    got = s.v("mouth_corner_eye_closure", side)
+    assert lo * INJECT_MM <= got <= hi * INJECT_MM, f"{got:.2f} mm for {INJECT_MM} mm injected"
+    assert s.v("mouth_corner_eye_closure", other(side)) < CORNER_OTHER_MAX_MM
+
+
+@pytest.mark.parametrize("face", list(FACES))
+def test_eye_narrowing_asymmetry(sessions: SessionGetter, face: str) -> None:
+    s = sessions(face, injected(face))
+    for stem in ("eye_narrowing_smile", "eye_narrowing_pucker"):
+        ratio = s.asym(stem) / INJECT_PCT
+        assert ASYM_MIN_RATIO <= ratio <= ASYM_MAX_RATIO, f"{stem}: {ratio:.2f} x injected"
+    # The other eye keeps its healthy values: ~20 % in a smile, ~0 % in a pucker.
+    side = other(FACES[face])
+    assert 10.0 <= s.v("eye_narrowing_smile", side) <= 30.0
+    assert abs(s.v("eye_narrowing_pucker", side)) <= 5.0
+
+
+# --------------------------------------------------------------------------- controls
+
+
+@pytest.mark.parametrize("face", HEALTHY_FACES)
+def test_healthy_controls_are_never_flagged(sessions: SessionGetter, face: str) -> None:
+    s = sessions(face, Synkinesis(None))
+    assert s.row["synkinesis_suspected_left"] == 0, s.row["synkinesis_reason_left"]
+    assert s.row["synkinesis_suspected_right"] == 0, s.row["synkinesis_reason_right"]
+    for side in ("left", "right"):
+        # the healthy, symmetric 20 % smile narrowing is seen on both eyes...
+        assert 10.0 <= s.v("eye_narrowing_smile", side) <= 30.0
+        assert abs(s.v("eye_narrowing_pucker", side)) <= 5.0
+        assert s.v("mouth_corner_eye_closure", side) < CORNER_OTHER_MAX_MM
+    # ... and is symmetric (unknown side: right minus left).
+    assert abs(s.asym("eye_narrowing_smile")) < HEALTHY_ASYM_MAX_PCT
+    assert abs(s.asym("eye_narrowing_pucker")) < HEALTHY_ASYM_MAX_PCT
+
+
+def test_indices_grow_with_the_injected_size(sessions: SessionGetter) -> None:
+    side = FACES[DOSE_FACE]
+    runs = [sessions(DOSE_FACE, Synkinesis(side, pct, mm)) for pct, mm in DOSES]
+    for stem, dose in (("eye_narrowing_smile", 0), ("eye_narrowing_pucker", 0),
+                       ("mouth_corner_eye_closure", 1)):
+        got = [r.asym(stem) for r in runs]
+        sizes = [d[dose] for d in DOSES]
+        steps = np.diff(got)
+        # Strictly increasing, and each step is at least half the injected step.
+        assert (steps >= 0.5 * np.diff(sizes)).all(), f"{stem}: {got} for {sizes}"
+    for r in runs:
+        assert r.row[f"synkinesis_suspected_{other(side)}"] == 0
+
+
+def test_mirrored_copy_gives_the_same_sides(sessions: SessionGetter) -> None:
+    syn = injected(MIRROR_FACE)
+    a = sessions(MIRROR_FACE, syn)
+    b = sessions(MIRROR_FACE, syn, mirrored=True)
+    for side in ("left", "right"):
+        assert b.row[f"synkinesis_suspected_{side}"] == a.row[f"synkinesis_suspected_{side}"]
+        assert b.v("eye_narrowing_smile", side) == pytest.approx(
+            a.v("eye_narrowing_smile", side), abs=4.0)
+        assert b.v("eye_narrowing_pucker", side) == pytest.approx(
+            a.v("eye_narrowing_pucker", side), abs=4.0)
+        assert b.v("mouth_corner_eye_closure", side) == pytest.approx(
+            a.v("mouth_corner_eye_closure", side), abs=0.4)
+    assert b.row[f"synkinesis_suspected_{syn.side}"] == 1
+
+
+# --------------------------------------------------------------------------- the figures
+
+
+def test_print_injected_vs_recovered(sessions: SessionGetter,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """The table for the issue note (also: python benchmarks/bench_sessions.py)."""
+    lines = ["| face | side | injected % / mm | smile asym % (x) | pucker asym % (x) | "
+             "corner aff / other mm (x) | flags L/R |", "|" + "---|" * 7]
+    ratios = []
+    for face in FACES:
+        s = sessions(face, injected(face))
+        side = FACES[face]
+        sm, pu = s.asym("eye_narrowing_smile"), s.asym("eye_narrowing_pucker")
+        co = s.v("mouth_corner_eye_closure", side)
+        ratios.append((sm / INJECT_PCT, pu / INJECT_PCT, co / INJECT_MM))
+        lines.append(
+            f"| {face} | {side} | {INJECT_PCT:g} / {INJECT_MM:g} | {sm:.1f} ({sm / INJECT_PCT:.2f})"
+            f" | {pu:.1f} ({pu / INJECT_PCT:.2f}) | {co:.2f} / "
+            f"{s.v('mouth_corner_eye_closure', other(side)):.2f} ({co / INJECT_MM:.2f}) | "
+            f"{s.row['synkinesis_suspected_left']}/{s.row['synkinesis_suspected_right']} |")
+    truth = expected_indices(Synkinesis(None))
+    lines.append(f"(healthy truth: smile narrowing {truth['eye_narrowing_smile'][0]:g} % both "
+                 "eyes; asymmetry ratios are recovered / injected)")
+    with capsys.disabled():
+        print("\n" + "\n".join(lines))
+    r = np.array(ratios)
+    assert np.isfinite(r).all()
