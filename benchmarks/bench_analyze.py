@@ -105,7 +105,7 @@ def full_analysis(clip: Path, model: Path, max_frames: int | None
     resolved = resolve_model(model)
     clock = Clock()
     with open_source(clip, max_frames=max_frames) as source:
-        rec, _ = landmark_source(source, resolved)
+        rec = landmark_source(source, resolved)[0]  # (recording, status, ...)
     t1 = time.perf_counter()
     measures_process(rec)
     total = clock.read()

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         clips = make_clips(root / "clips", args.clips, args.frames)
         batch(clips[:1], root / "warm", jobs=1, max_frames=5, model=args.model)  # disk cache
         rows = [timed(f"local, {j} worker{'s' * (j > 1)}",
-                      lambda out, j=j: batch(clips, out, jobs=j, model=args.model),
-                      root / f"out{j}") for j in (1, 2)]
+                      partial(batch, clips, jobs=j, model=args.model), root / f"out{j}")
+                for j in (1, 2)]
         if not args.no_dask:
             from distributed import Client, LocalCluster
 
@@ -100,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
                               host="127.0.0.1", dashboard_address=None) as cluster, \
                     Client(cluster) as client:
                 rows.append(timed("dask, 2 workers",
-                                  lambda out: batch(clips, out, executor=client,
-                                                    model=args.model), root / "outd"))
+                                  partial(batch, clips, executor=client, model=args.model),
+                                  root / "outd"))
     base = rows[0]["frames_per_s"]
     for row in rows[1:]:
         print(f"scaling {row['label']} vs 1 worker: {row['frames_per_s'] / base:.2f}x")

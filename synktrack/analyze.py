@@ -61,14 +61,17 @@ class AnalysisResult:
 
 
 def landmark_source(source: FrameSource, model: ResolvedModel, *, max_faces: int = 2,
-                    refine: RefineSettings | None = None,
-                    progress: Progress | None = None) -> tuple[Recording, dict[str, Any]]:
+                    refine: RefineSettings | None = None, progress: Progress | None = None,
+                    snapshot_at: float | None = None,
+                    ) -> tuple[Recording, dict[str, Any], dict[str, tuple[int, np.ndarray]]]:
     """Landmark every frame of a source; keep what was read if it fails half-way.
 
-    Returns the recording and a status dict (``complete``, ``stopped_because``,
-    ``seconds``).
+    Returns the recording, a status dict (``complete``, ``stopped_because``,
+    ``warnings``, ``seconds``) and snapshots for the summary figure: the
+    reference (rest) frame and the first frame at or after ``snapshot_at``.
     """
-    status: dict[str, Any] = {"complete": True, "stopped_because": None}
+    status: dict[str, Any] = {"complete": True, "stopped_because": None, "warnings": []}
+    snaps: dict[str, tuple[int, np.ndarray]] = {}
     t0 = time.perf_counter()
     with ClipTracker(model.path, max_faces=max_faces, refine=refine,
                      capacity=source.n_frames or 256) as tracker:
@@ -77,11 +80,19 @@ def landmark_source(source: FrameSource, model: ResolvedModel, *, max_faces: int
                 warnings.simplefilter("always")
                 for frame in source.frames():
                     tracker.process(frame.image, frame.time_s)
+                    if "rest" not in snaps and tracker.reference is not None:
+                        snaps["rest"] = (tracker.reference, frame.image)
+                    if snapshot_at is not None and "move" not in snaps and \
+                            frame.time_s >= snapshot_at:
+                        snaps["move"] = (frame.index, frame.image)
                     if progress:
                         progress(len(tracker), source.n_frames)
-            if caught:
+            messages = [str(w.message).splitlines()[0] for w in caught]
+            status["warnings"] = messages
+            stopped = [m for m in messages if "stopped" in m or "truncated" in m]
+            if stopped:
                 status["complete"] = False
-                status["stopped_because"] = str(caught[-1].message).splitlines()[0]
+                status["stopped_because"] = stopped[-1]
         except InputError as err:  # e.g. camera unplugged: keep the frames read so far
             if len(tracker) == 0:
                 raise
@@ -101,7 +112,7 @@ def landmark_source(source: FrameSource, model: ResolvedModel, *, max_faces: int
         }
         rec = tracker.recording(attrs)
     status["seconds"] = time.perf_counter() - t0
-    return rec, status
+    return rec, status, snaps
 
 
 def analyze_clip(
@@ -172,13 +183,21 @@ def analyze_clip(
     proto = resolve_protocol(protocol)
     resolved = model if isinstance(model, ResolvedModel) else resolve_model(model,
                                                                             announce=announce)
+    snapshot_at = None
+    if isinstance(proto, Protocol):
+        moves = [s for s in proto.steps if s.movement != "rest"]
+        first = next((s for s in moves if s.movement == "smile"), moves[0] if moves else None)
+        if first is not None:
+            snapshot_at = offset_s + first.start_s + 0.65 * first.duration_s
     with open_source(video, camera=camera, max_frames=max_frames) as source:
         input_info = _input_info(source)
-        rec, status = landmark_source(source, resolved, max_faces=max_faces, progress=progress)
+        rec, status, snaps = landmark_source(source, resolved, max_faces=max_faces,
+                                             progress=progress, snapshot_at=snapshot_at)
     return analyze_recording(
         rec, out_dir, protocol=proto, offset_s=offset_s, affected_side=affected_side,
         subject=subject, session_date=session_date, history=history, mirrored=mirrored,
         model=resolved, settings=settings, input_info={**input_info, **status},
+        snapshots=snaps,
     )
 
 
@@ -205,6 +224,7 @@ def analyze_recording(
     model: ResolvedModel | None = None,
     settings: MeasureSettings | None = None,
     input_info: dict[str, Any] | None = None,
+    snapshots: dict[str, tuple[int, np.ndarray]] | None = None,
 ) -> AnalysisResult:
     """Measures, epochs, indices and outputs for an already landmarked recording.
 
@@ -259,6 +279,12 @@ def analyze_recording(
         session["columns"]["epochs.csv"] = EPOCH_COLUMNS
     session["timings"]["analysis_s"] = round(time.perf_counter() - t1, 3)
     files = write_outputs(out, rec, frames, session, epochs_table, row)
+    try:
+        files["summary"] = _summary(out, rec, frames, epochs_table, snapshots or {},
+                                    mirrored, proto if isinstance(proto, Protocol) else None,
+                                    subject)
+    except Exception as err:  # a figure must never cost the measurements
+        session.setdefault("warnings", []).append(f"summary figure not drawn: {err}")
     if row is not None and history is not None:
         append_session(history, row)
         files["history"] = Path(history)
@@ -269,6 +295,36 @@ def analyze_recording(
                           f"; outputs written to {out} with face_present = 0. Check the face "
                           "is in view, lit and not too small")
     return result
+
+
+def _summary(out: Path, rec: Recording, frames: pd.DataFrame, epochs: pd.DataFrame | None,
+             snaps: dict[str, tuple[int, np.ndarray]], mirrored: bool,
+             proto: Protocol | None, subject: str | None) -> Path:
+    """The one-page summary figure: rest and movement frames, traces with epochs shaded."""
+    from synktrack.report.summary import summary_figure
+
+    pts = rec.landmarks_px()
+    labels = {"right": "left", "left": "right"} if mirrored else {"right": "right", "left": "left"}
+
+    def parts(key: str) -> tuple[np.ndarray | None, np.ndarray | None, dict | None]:
+        if key not in snaps:
+            return None, None, None
+        idx, img = snaps[key]
+        if not rec.face_present[idx]:
+            return img, None, None
+        tr = rec.tracked[idx]
+        lids = {labels["right"]: tr[2:4], labels["left"]: tr[4:6]}
+        return img, pts[idx], lids
+
+    rest_img, rest_lm, rest_lids = parts("rest")
+    move_img, move_lm, move_lids = parts("move")
+    title = " - ".join(x for x in (subject, proto.name if proto else None,
+                                    str(rec.attrs.get("source", ""))) if x)
+    move = next((s.movement for s in proto.steps if s.movement == "smile"), None) if proto \
+        else None
+    return summary_figure(out, frames, epochs, rest_img, move_img, rest_lm, move_lm, rest_lids,
+                          move_lids, title,
+                          move_label=f"{(move or 'movement').replace('_', ' ').capitalize()}")
 
 
 def _session(frames: pd.DataFrame, proto: Protocol, rec: Recording, session: dict[str, Any], *,

@@ -30,6 +30,11 @@ from synktrack.errors import InputError, OutputError
 from synktrack.schema import SCHEMA_VERSION, session_columns
 
 LOCK_TIMEOUT_S = 30.0
+# Ids and text stay text even when every value looks like a number ("007" must not become 7).
+TEXT_COLUMNS = frozenset({"session_id", "started_at", "subject", "protocol", "affected_side",
+                          "source", "source_sha256", "synktrack_version", "mediapipe_version",
+                          "model_sha256", "eye_measure", "gentler_reason", "norms_note",
+                          "synkinesis_reason_left", "synkinesis_reason_right"})
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -122,6 +127,8 @@ def read_history(path: str | os.PathLike[str]) -> pd.DataFrame:
                              f"{int(versions.max())}): upgrade synktrack to read it")
     df = raw.reindex(columns=[*cols, *[c for c in raw.columns if c not in cols]])
     for c in df.columns:
+        if c in TEXT_COLUMNS:
+            continue
         conv = pd.to_numeric(df[c], errors="coerce")
         if conv.notna().sum() == (df[c].astype(str).str.len() > 0).sum():
             df[c] = conv

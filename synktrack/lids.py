@@ -76,6 +76,9 @@ class LidSettings:
     reopen
         Landmark aperture / template's above which a template taken on a
         narrowed eye is replaced (the eye opened since).
+    place_tol
+        Canthi disagreement (canonical px) up to which the patch is placed by
+        the head registration; beyond three times this, by the canthi.
     settle
         Frames after a template during which a wider-open eye (landmark
         aperture above ``widen`` times the template's) replaces it: eyes
@@ -99,6 +102,8 @@ class LidSettings:
     open_blink: float = 0.35
     max_wait: int = 15
     reopen: float = 1.3
+    place_tol: float = 1.0
+    gaze: float = 1.0
     settle: int = 15
     widen: float = 1.15
 
@@ -244,8 +249,8 @@ class LidTemplate:
         never borrows lid skin.
         """
         xs = self.cols[None, :] - shift[0] + np.zeros_like(self._ys)
-        top = np.interp(xs, *self._upper) + 1.0
-        bot = np.maximum(np.interp(xs, *self._lower) - 1.0, top)
+        top = np.interp(xs, *self._upper) - 0.5
+        bot = np.maximum(np.interp(xs, *self._lower) + 0.5, top)
         ys = np.clip(self._ys - shift[1], top, bot)
         out = cv2.remap(self._ref32, xs.astype(np.float32), ys.astype(np.float32),
                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -303,7 +308,7 @@ class LidTemplate:
             See ``prior``.
         """
         t = self.table(patch, shift)
-        score = t
+        score = np.where(self._valid, t, -np.inf)
         if prior is not None:
             top = float(t.max())
             sharp = evidence / (1.0 - top + 0.01) ** 2
@@ -319,8 +324,7 @@ class LidTemplate:
 
 def _vertex(v: np.ndarray, i: int) -> float:
     """Sub-sample offset of a peak from a parabola through its neighbours."""
-    if 0 < i < len(v) - 1 and v[i - 1] > -1 and v[i + 1] > -1 \
-            and np.isfinite(v[i - 1]) and np.isfinite(v[i + 1]):
+    if 0 < i < len(v) - 1 and np.isfinite(v[i - 1]) and np.isfinite(v[i + 1]):
         a, b, c = v[i - 1], v[i], v[i + 1]
         den = a - 2 * b + c
         if den < 0:
@@ -365,9 +369,10 @@ class EyeLids:
         self._age = 0  # frames since the template was taken
         self._up, self._lo = eye_ids(label)["pairs"][0]
         self._iris = eye_ids(label)["iris_centre"]
+        self._canon_ref: np.ndarray | None = None  # head reference image -> template patch
 
-    def update(self, gray: np.ndarray, points_px: np.ndarray,
-               blink: float) -> tuple[np.ndarray, float] | None:
+    def update(self, gray: np.ndarray, points_px: np.ndarray, blink: float,
+               to_ref: np.ndarray | None = None) -> tuple[np.ndarray, float] | None:
         """Lid margins in this frame.
 
         Parameters
@@ -378,6 +383,10 @@ class EyeLids:
             (478, 2) landmarks of this frame in image pixels.
         blink
             eyeBlink score (a template is only taken from an open eye).
+        to_ref
+            (2, 3) similarity from this image onto the head reference image,
+            if known: it places the patch without landmark jitter while it
+            agrees with the canthi.
 
         Returns
         -------
@@ -387,7 +396,10 @@ class EyeLids:
             while there is no template (use the landmarks).
         """
         s = self.settings
-        canon = eye_canon(points_px, self.label, self.y0)
+        to_ref3 = None
+        if to_ref is not None and np.isfinite(to_ref).all():
+            to_ref3 = np.vstack([to_ref, [0.0, 0.0, 1.0]])
+        canon = self._place(points_px, to_ref3)
         if canon is None:
             return None
         lm = _to_canon(canon, points_px[[self._up, self._lo]])
@@ -401,7 +413,7 @@ class EyeLids:
             self._waited += 1
             if blink > s.open_blink and self._waited < s.max_wait:
                 return None
-            if not self._build(gray, points_px, narrow=blink > s.open_blink):
+            if not self._build(gray, points_px, to_ref3, narrow=blink > s.open_blink):
                 return None
             canon = eye_canon(points_px, self.label, self.y0)
             assert canon is not None and self.template is not None
@@ -409,7 +421,7 @@ class EyeLids:
             return _points(canon, self.template.up_y, self.template.lo_y), 1.0
         tpl = self.template
         iris = _to_canon(canon, points_px[[self._iris]])[0]
-        gaze = np.clip(iris - tpl.iris, -0.3 * EYE_PX, 0.3 * EYE_PX)
+        gaze = np.clip(iris - tpl.iris, -0.3 * EYE_PX, 0.3 * EYE_PX) * s.gaze
         prior = (float(lm[0, 1]) - tpl.up_y, float(lm[1, 1]) - tpl.lo_y)
         found = tpl.match(warp_patch(gray, canon), (float(gaze[0]), float(gaze[1])),
                           prior if s.evidence > 0 else None, s.prior_sigma, s.evidence)
@@ -418,7 +430,7 @@ class EyeLids:
             t = tpl.table(warp_patch(gray, canon), (float(gaze[0]), float(gaze[1])))
             i = int(np.argmin(np.abs(tpl.du - (lm[0, 1] - tpl.up_y))))
             j = int(np.argmin(np.abs(tpl.dl - (lm[1, 1] - tpl.lo_y))))
-            self.dbg = (found.score, float(t[i, j]), found.d_up, found.d_lo,
+            self.dbg = (*gaze, found.score, float(t.max()), found.d_up, found.d_lo,
                         lm[0, 1] - tpl.up_y, lm[1, 1] - tpl.lo_y, tpl.aperture)
         w = _smoothstep(found.score, s.score_lost, s.score_sure) \
             * _smoothstep(lm_ap / self.lm_aperture, s.closed, s.opened)
@@ -428,10 +440,30 @@ class EyeLids:
         lo = w * (tpl.lo_y + found.d_lo) + (1 - w) * lm[1, 1]
         return _points(canon, up, lo), w
 
-    def _build(self, gray: np.ndarray, points_px: np.ndarray, narrow: bool) -> bool:
+    def _place(self, points_px: np.ndarray, to_ref3: np.ndarray | None) -> np.ndarray | None:
+        """This frame's image -> template patch map.
+
+        By the head registration while it puts the canthi within a pixel or so
+        of where the landmarks have them (no landmark jitter), by the canthi
+        where it does not (3-D head turns), blended in between.
+        """
+        by_eye = eye_canon(points_px, self.label, self.y0)
+        if by_eye is None or to_ref3 is None or self._canon_ref is None:
+            return by_eye
+        by_head = self._canon_ref @ to_ref3
+        e = eye_ids(self.label)
+        canthi = points_px[[e["outer"], e["inner"]]]
+        gap = float(np.abs(_to_canon(by_head, canthi) - _to_canon(by_eye, canthi)).max())
+        a = _smoothstep(gap, self.settings.place_tol, 3.0 * self.settings.place_tol)
+        self.place_a = (gap, a)
+        return (1.0 - a) * by_head + a * by_eye
+
+    def _build(self, gray: np.ndarray, points_px: np.ndarray, to_ref3: np.ndarray | None,
+               narrow: bool) -> bool:
         canon = eye_canon(points_px, self.label)
         if canon is None:
             return False
+        self._canon_ref = None if to_ref3 is None else canon @ np.linalg.inv(to_ref3)
         e = eye_ids(self.label)
         c = _to_canon(canon, points_px)
         up_y, lo_y = float(c[self._up, 1]), float(c[self._lo, 1])

@@ -44,7 +44,7 @@ _CORNERS = slice(0, 2)
 _LK_POINTS = [0, 1, 6, 7]  # corners and brows: Lucas-Kanade from the reference
 _LIDS = {"right": (2, 3), "left": (4, 5)}
 # Textured points that do not move with expressions.
-HEAD_POINTS = (168, 6, 197, 195, 5, 4, 133, 362, 243, 463, 8, 9, 193, 417, 122, 351)
+HEAD_POINTS = (168, 6, 197, 195, 5, 4, 133, 362, 243, 463, 122, 351, 196, 419)
 HEAD_WINDOW = 13  # small: weakly textured rigid skin must not follow nearby moving skin
 _EYES_OPEN_MAX_BLINK = 0.35
 _MAX_WAIT = 15  # face frames to wait for open eyes before taking a reference anyway
@@ -206,7 +206,7 @@ class ImageRefiner:
         """
         for label, (iu, il) in _LIDS.items():
             eye = self._eyes.get(label)
-            found = eye.update(gray, points_px, blink) if eye is not None else None
+            found = eye.update(gray, points_px, blink, to_ref) if eye is not None else None
             if found is None:
                 ok[[iu, il]] = False
                 continue

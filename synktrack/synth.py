@@ -238,11 +238,19 @@ class Warper:
         return sl, (grid - src).astype(np.float32)
 
     def _brow_field(self, side: str, d_px: float) -> tuple[tuple[slice, slice], np.ndarray]:
-        """Raise one brow by ``d_px`` with a compact bump centred on the brow."""
+        """Raise one brow by ``d_px``: the brow and forehead skin above it move up.
+
+        The lift fades out below the brow before the upper lid and the eye
+        corners, and sideways beyond the brow's ends.
+        """
         pts = self.geometry.points[list(BROW[side])]
         centre = pts.mean(axis=0)
-        radius = 1.2 * float(np.ptp(pts[:, 0]))
-        sl, grid = self._roi(centre, radius + 1, radius + 1, radius + 1)
-        r2 = ((grid - centre[:, None, None]) ** 2).sum(axis=0) / radius**2
-        mag = np.clip(1.0 - r2, 0.0, None) ** 2
-        return sl, np.stack([np.zeros_like(mag), -d_px * mag]).astype(np.float32)
+        half = 0.5 * float(np.ptp(pts[:, 0]))
+        eye = self.geometry.points[[EYE[side]["outer"], EYE[side]["inner"]]].mean(axis=0)
+        below = max(float(eye[1] - centre[1]), 4.0)  # brow to eye-centre distance
+        sl, grid = self._roi(centre, 1.6 * half + 1, 3.0 * half + 1, below + 1)
+        along = _smooth_falloff(np.abs(grid[0] - centre[0]) - 0.8 * half, 0.8 * half)
+        down = _smooth_falloff(grid[1] - centre[1], 0.6 * below)
+        up = _smooth_falloff(centre[1] - grid[1] - 0.5 * half, 2.0 * half)
+        mag = d_px * along * down * up
+        return sl, np.stack([np.zeros_like(mag), -mag]).astype(np.float32)

@@ -632,3 +632,46 @@ def test_killed_server_saves_the_partial_session(tmp_path: Path, model_path: Pat
     check = json.loads((store / "subjects" / "pat01" / "sessions" / sid / "check.json")
                        .read_text())
     assert check["complete"] is False
+
+
+def test_history_command_prints_the_table(store: Path) -> None:
+    from typer.testing import CliRunner
+
+    from synktrack.cli import app
+
+    _seed_history(store)
+    res = CliRunner().invoke(app, ["history", "--subject", "pat01"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "2026-01-08" in res.output and "20 / 19" in res.output
+    res = CliRunner().invoke(app, ["history", "--subject", "pat01", "--csv"])
+    assert res.output.startswith("schema_version,session_id")
+
+
+@pytest.mark.slow
+def test_judge_asks_kindly_for_a_repeat(model_path: Path) -> None:
+    from synktrack.fidelity import face_geometry, landmark_frames
+    from synktrack.simulate import demo_portrait
+    from synktrack.synth import Injection, Warper
+    from synktrack.web.fakecam import place
+    from synktrack.web.steps import FACE_LOST, FORCEFUL, judge_attempt
+
+    face = place(demo_portrait(480))
+    geom = face_geometry(face, model_path)
+    warper = Warper(face, geom)
+    gentle = warper.apply(Injection(corner_mm={"left": (2.0, 2.0), "right": (2.0, 2.0)}))
+    strong = warper.apply(Injection(corner_mm={"left": (9.0, 6.0), "right": (9.0, 6.0)}))
+    blank = np.full_like(face, 90)
+    rng = np.random.default_rng(0)
+
+    def noisy(img: np.ndarray) -> np.ndarray:
+        return np.clip(img + rng.normal(0, 1.0, img.shape), 0, 255).astype(np.uint8)
+
+    frames = [noisy(f) for f in [face] * 20 + [gentle] * 20 + [strong] * 20 + [blank] * 20]
+    rec = landmark_frames(frames, model_path, fps=10.0)
+    ok, msg, _ = judge_attempt(rec, "smile", 2.0, 4.0, (0.0, 2.0))
+    assert ok and msg == ""
+    ok, msg, numbers = judge_attempt(rec, "smile", 4.0, 6.0, (0.0, 2.0))
+    assert not ok and msg == FORCEFUL, numbers
+    ok, msg, _ = judge_attempt(rec, "smile", 6.0, 8.0, (0.0, 2.0))
+    assert not ok and msg == FACE_LOST
+    assert "No problem" in FACE_LOST and "gentle" in FORCEFUL

@@ -104,7 +104,7 @@ def history(
     rows = history_rows(path)
     table = Table(title=f"synktrack history: {subject or 'default'} ({path})")
     table.add_column("date")
-    table.add_column("session")
+    table.add_column("session", no_wrap=True)
     table.add_column("done")
     shown = MAIN_INDICES[:4]
     for _, label, unit, _same in shown:
@@ -113,12 +113,12 @@ def history(
     for r in rows:
         cells = [str(r.get("session_date") or "")[:10], str(r.get("session_id", "")),
                  "yes" if r.get("complete") in (1, 1.0, "1") else "no"]
-        for stem, *_ in shown:
+        for stem, _label, unit, _same in shown:
             vals = []
             for side in ("left", "right"):
                 v = r.get(index_column(stem, side))
                 ok = isinstance(v, int | float) and math.isfinite(v)
-                vals.append(_fmt(v, "").strip() if ok else "-")
+                vals.append(_fmt(v, unit).removesuffix(unit).strip() if ok else "-")
             cells.append(" / ".join(vals))
         flags = [s for s in ("left", "right") if r.get(f"synkinesis_suspected_{s}") in (1, 1.0)]
         cells.append(", ".join(flags) or "")

@@ -9,6 +9,7 @@ protocol is the one actually performed, with rejected attempts left out.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,6 +106,16 @@ def judge_attempt(rec: Recording, movement: str, start_s: float, end_s: float,
     rules = rules or FlagRules()
     if rec.n_frames < 5 or movement == "rest":
         return True, "", {}
+    with warnings.catch_warnings():  # frames without a face give all-NaN slices
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _judge(rec, movement, start_s, end_s, rest, rules)
+
+
+Verdict = tuple[bool, str, dict[str, float]]
+
+
+def _judge(rec: Recording, movement: str, start_s: float, end_s: float,
+           rest: tuple[float, float] | None, rules: FlagRules) -> Verdict:
     frames = measures_process(rec)
     steps = []
     if rest is not None and rest[1] > rest[0]:
