@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -181,8 +182,6 @@ def analyze_clip(
     if affected_side not in ("left", "right", "unknown"):
         raise InputError(f"affected side must be left, right or unknown, not {affected_side!r}")
     proto = resolve_protocol(protocol)
-    resolved = model if isinstance(model, ResolvedModel) else resolve_model(model,
-                                                                            announce=announce)
     snapshot_at = None
     if isinstance(proto, Protocol):
         moves = [s for s in proto.steps if s.movement != "rest"]
@@ -190,6 +189,9 @@ def analyze_clip(
         if first is not None:
             snapshot_at = offset_s + first.start_s + 0.65 * first.duration_s
     with open_source(video, camera=camera, max_frames=max_frames) as source:
+        # only once the input is known to be readable: a bad file gets one line, no chatter
+        resolved = model if isinstance(model, ResolvedModel) else resolve_model(
+            model, announce=announce)
         input_info = _input_info(source)
         rec, status, snaps = landmark_source(source, resolved, max_faces=max_faces,
                                              progress=progress, snapshot_at=snapshot_at)
@@ -377,26 +379,30 @@ def _session(frames: pd.DataFrame, proto: Protocol, rec: Recording, session: dic
 def write_outputs(out: Path, rec: Recording, frames: pd.DataFrame, session: dict[str, Any],
                   epochs: pd.DataFrame | None = None,
                   row: dict[str, Any] | None = None) -> dict[str, Path]:
-    """Write every output file atomically; session.json goes last."""
+    """Write every output file; none replaces its old version until all are written."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise OutputError(f"cannot create {out}: {err.strerror}; choose another --out") from err
     files = {"frames": out / FRAMES_CSV, "landmarks": out / CONTAINER_NAME}
-    with atomic_path(files["frames"]) as tmp:
-        frames.to_csv(tmp, index=False, float_format="%.4f")
-    rec.save(files["landmarks"])
     if epochs is not None:
         files["epochs"] = out / EPOCHS_CSV
-        with atomic_path(files["epochs"]) as tmp:
-            epochs.to_csv(tmp, index=False, float_format="%.4f")
     if row is not None:
         files["session_csv"] = out / SESSION_CSV
-        with atomic_path(files["session_csv"]) as tmp:
-            pd.DataFrame([row]).reindex(columns=list(session_columns())).to_csv(
-                tmp, index=False, float_format="%.4f")
     files["session"] = out / SESSION_JSON
-    write_json(files["session"], session)
+    with contextlib.ExitStack() as stack:
+        # Every file goes to a temporary sibling; they are renamed only once all are
+        # complete (contexts exit in reverse order, so session.json is renamed last).
+        tmp = {name: stack.enter_context(atomic_path(path))
+               for name, path in reversed(list(files.items()))}
+        frames.to_csv(tmp["frames"], index=False, float_format="%.4f")
+        rec.save(tmp["landmarks"])
+        if epochs is not None:
+            epochs.to_csv(tmp["epochs"], index=False, float_format="%.4f")
+        if row is not None:
+            pd.DataFrame([row]).reindex(columns=list(session_columns())).to_csv(
+                tmp["session_csv"], index=False, float_format="%.4f")
+        write_json(tmp["session"], session)
     return files
 
 

@@ -502,6 +502,8 @@ def _execute(tasks: list[ClipTask], executor: Submitter | None, jobs: int,
                 clean = True
             finally:
                 _shutdown(pool, clean)
+                if not clean:  # workers killed mid-write leave temporary files behind
+                    _sweep(remaining)
             remaining = []
             for task in broken:
                 attempts[task.clip_id] += 1
@@ -589,6 +591,15 @@ def _shutdown(pool: cf.ProcessPoolExecutor, clean: bool) -> None:
         p.terminate()
     for p in procs:
         p.join(timeout=10)
+
+
+def _sweep(tasks: list[ClipTask]) -> None:
+    """Remove temporary files from the folders of clips that are not done."""
+    for task in tasks:
+        if not is_done(task):
+            for tmp in Path(task.out_dir).glob(".*.tmp"):
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
 
 
 @contextlib.contextmanager
@@ -755,8 +766,6 @@ def batch(
     KeyboardInterrupt
         After stopping the workers and rebuilding the tables from finished clips.
     """
-    from filelock import FileLock, Timeout
-
     from synktrack.model import resolve_model
     from synktrack.provenance import versions
 
@@ -767,22 +776,12 @@ def batch(
         raise InputError(f"--jobs must be at least 1 (got {jobs})")
     if affected_side not in SIDES:
         raise InputError(f"affected side must be left, right or unknown, not {affected_side!r}")
-    defaults: dict[str, Any] = {"protocol": _protocol_spec(protocol), "offset_s": float(offset_s),
-                "affected_side": affected_side, "subject": subject,
-                "session_date": session_date, "mirrored": bool(mirrored)}
+    defaults: dict[str, Any] = {
+        "protocol": _protocol_spec(protocol), "offset_s": float(offset_s),
+        "affected_side": affected_side, "subject": subject, "session_date": session_date,
+        "mirrored": bool(mirrored)}
     _protocol_key(defaults["protocol"])  # a bad --protocol stops here
-    rows = read_manifest(manifest) if manifest is not None else []
-    found, outcomes = find_clips(inputs)
-    entries = [(Path(r["path"]), r["clip_path"], r) for r in rows if r["path"]]
-    listed = {str(p.resolve()) for p, _, _ in entries}
-    entries += [(p, rel, {}) for p, rel in found if str(p.resolve()) not in listed]
-    outcomes += [_failed(r["clip_path"], "", InputError(f"{r['path']}: no such file"))
-                 for r in rows if not r["path"] or not Path(r["path"]).is_file()]
-    entries = [e for e in entries if e[0].is_file()]
-    if not entries:
-        what = ", ".join(os.fspath(i) for i in inputs) or str(manifest)
-        raise InputError(f"no clips found in {what}: give video files "
-                         f"({', '.join(sorted(VIDEO_SUFFIXES)[:6])}...) or folders of them")
+    entries, outcomes = _entries(inputs, manifest)
     resolved = resolve_model(model, announce=announce)
     vers = versions()
     fixed = {"model": str(resolved.path) if executor is None or model is not None else None,
@@ -790,16 +789,7 @@ def batch(
              "limit_threads": not isinstance(executor, cf.ThreadPoolExecutor),
              "settings": {"max_frames": max_frames, "model_sha256": resolved.sha256,
                           "synktrack": vers["synktrack"], "mediapipe": vers["mediapipe"]}}
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(out / LOCK_NAME), timeout=0)
-        lock.acquire()
-    except Timeout as err:
-        raise OutputError(f"another synktrack batch is writing to {out}: wait for it to "
-                          "finish or choose another --out") from err
-    except OSError as err:
-        raise OutputError(f"cannot write {out}: {err.strerror}; choose a writable --out "
-                          "folder") from err
+    lock = _lock(out)
     try:
         tasks, more = _plan(entries, out, defaults, fixed)
         outcomes += more
@@ -835,6 +825,41 @@ def batch(
         return _summaries(out, tasks, outcomes, run, time.perf_counter() - t0)
     finally:
         lock.release()
+
+
+def _entries(inputs: list[str | os.PathLike[str]], manifest: str | os.PathLike[str] | None
+             ) -> tuple[list[tuple[Path, str, dict[str, str]]], list[ClipOutcome]]:
+    """Manifest rows, then clips found in ``inputs`` that the manifest does not list."""
+    rows = read_manifest(manifest) if manifest is not None else []
+    found, outcomes = find_clips(inputs)
+    entries = [(Path(r["path"]), r["clip_path"], r) for r in rows if r["path"]]
+    listed = {str(p.resolve()) for p, _, _ in entries}
+    entries += [(p, rel, {}) for p, rel in found if str(p.resolve()) not in listed]
+    outcomes += [_failed(r["clip_path"], r["path"], InputError(f"{r['path']}: no such file"))
+                 for r in rows if not r["path"] or not Path(r["path"]).is_file()]
+    entries = [e for e in entries if e[0].is_file()]
+    if not entries:
+        what = ", ".join(os.fspath(i) for i in inputs) or str(manifest)
+        raise InputError(f"no clips found in {what}: give video files "
+                         f"({', '.join(sorted(VIDEO_SUFFIXES)[:6])}...) or folders of them")
+    return entries, outcomes
+
+
+def _lock(out: Path) -> Any:
+    """Create ``out`` and hold its batch lock (one batch per folder at a time)."""
+    from filelock import FileLock, Timeout
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(out / LOCK_NAME), timeout=0)
+        lock.acquire()
+    except Timeout as err:
+        raise OutputError(f"another synktrack batch is writing to {out}: wait for it to "
+                          "finish or choose another --out") from err
+    except OSError as err:
+        raise OutputError(f"cannot write {out}: {err.strerror}; choose a writable --out "
+                          "folder") from err
+    return lock
 
 
 def _summaries(out: Path, tasks: list[ClipTask], outcomes: list[ClipOutcome],

@@ -134,3 +134,79 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
         "leak_max": g["leak"].max(),
         "n": g.size(),
     })
+
+
+# --- eyelids: one-sided and symmetric narrowings, image and landmark measures ---------------
+
+EYE_MEASURES = {"image": "eye_aperture_{}_mm", "landmarks": "eye_aperture_landmarks_{}_mm"}
+
+
+def rest_aperture_mm(geom: FaceGeometry, side: str) -> float:
+    """Centre lid gap of one eye of an unwarped still (mm, iris scale)."""
+    up, lo = EYE[side]["pairs"][0]
+    return float(np.linalg.norm(geom.points[up] - geom.points[lo])) * geom.mm_per_px
+
+
+def eye_fidelity_run(image: np.ndarray, model_path: str | os.PathLike[str],
+                     geom: FaceGeometry | None = None, name: str = "face",
+                     fractions: Iterable[float] = (0.1, 0.2, 0.3, 0.4, 0.5),
+                     symmetric: Iterable[tuple[float, float]] = ((0.05, 0.15),),
+                     ) -> pd.DataFrame:
+    """Eyelid fidelity of one face, for the image-tracked and the landmark-only aperture.
+
+    Cases: each eye narrowed alone by each fraction of its rest aperture, by the
+    upper lid falling or the lower lid rising; and both eyes narrowed at once by
+    ``(upper, lower)`` fractions (the healthy smile narrows both eyes). As in
+    :func:`fidelity_run`, the clip alternates the unwarped face and each warped
+    version.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per case and measured side: ``face``, ``kind`` ("one-sided" or
+        "symmetric"), ``lid`` ("upper", "lower", "both"), ``fraction``, ``side``,
+        ``injected_mm`` (on that side), then per measure (``image``,
+        ``landmarks``) ``{measure}_recovered_mm`` and ``{measure}_sensitivity``,
+        and for one-sided cases ``{measure}_leak`` (the other eye's change /
+        injected, absolute; NaN for symmetric rows).
+    """
+    geom = geom or face_geometry(image, model_path)
+    warper = Warper(image, geom)
+    rest_ap = {s: rest_aperture_mm(geom, s) for s in SIDES}
+    cases: list[tuple[str, str, float, Injection]] = []
+    for side in SIDES:
+        for frac in fractions:
+            mm = frac * rest_ap[side]
+            cases.append(("one-sided", "upper", frac, Injection(lid_upper_mm={side: mm})))
+            cases.append(("one-sided", "lower", frac, Injection(lid_lower_mm={side: mm})))
+    for up, lo in symmetric:
+        inj = Injection(lid_upper_mm={s: up * rest_ap[s] for s in SIDES},
+                        lid_lower_mm={s: lo * rest_ap[s] for s in SIDES})
+        cases.append(("symmetric", "both", up + lo, inj))
+    frames = [image, image]
+    for *_, inj in cases:
+        frames += [warper.apply(inj), image]
+    rec = landmark_frames(frames, model_path)
+    df = measures_process(rec, settings=MeasureSettings(max_jitter_mm=np.inf))
+    rest = df.iloc[[0, 1, *range(3, len(frames), 2)]].median(numeric_only=True)
+    rows = []
+    for i, (kind, lid, frac, inj) in enumerate(cases):
+        row = df.iloc[2 + 2 * i]
+        injected = {s: inj.lid_upper_mm.get(s, 0.0) + inj.lid_lower_mm.get(s, 0.0)
+                    for s in SIDES}
+        for side in SIDES:
+            if injected[side] == 0:
+                continue
+            other = "right" if side == "left" else "left"
+            out: dict[str, object] = {"face": name, "kind": kind, "lid": lid, "fraction": frac,
+                                      "side": side, "injected_mm": injected[side]}
+            for measure, col in EYE_MEASURES.items():
+                got = rest[col.format(side)] - row[col.format(side)]
+                out[f"{measure}_recovered_mm"] = got
+                out[f"{measure}_sensitivity"] = got / injected[side]
+                leak = np.nan
+                if kind == "one-sided":
+                    leak = abs(rest[col.format(other)] - row[col.format(other)]) / injected[side]
+                out[f"{measure}_leak"] = leak
+            rows.append(out)
+    return pd.DataFrame(rows)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -128,7 +129,7 @@ def load_recording(path: str | os.PathLike[str]) -> Recording:
             arrays = {name: data[name] for name in DIMS}
     except FileNotFoundError as err:
         raise InputError(f"no landmark container at {path}: run `synktrack analyze` first") from err
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise InputError(f"{path} is not a synktrack landmark container ({err})") from err
     if meta.get("container_version", 0) > CONTAINER_VERSION:
         raise InputError(f"{path} was written by a newer synktrack: upgrade synktrack to read it")

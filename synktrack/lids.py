@@ -1,32 +1,36 @@
-"""Eyelid margins found in the image: a lid layer sliding over a still eyeball.
+"""Eyelid margins found in the image: lids sliding over the eyeball.
 
-The landmark model under-reports partial eye narrowing and leaks one eye's
-narrowing into the other. Here each eye is resampled into a canonical,
-eye-aligned patch (the eye ``EYE_PX`` pixels wide, registered on the head
-reference image) and compared with the same patch of an open-eye template
-frame under a two-layer model:
+The landmark model under-reports partial eye narrowing (it reads a third of
+it) and leaks one eye's narrowing into the other. Here each eye is resampled
+into a canonical, eye-aligned patch (the eye ``EYE_PX`` pixels wide) and
+compared with the same patch of an open-eye *template* frame under a layered
+model:
 
-* the **lids** (margin and the skin beyond it) slide along the eye's vertical,
-  the upper one by ``d_up`` and the lower one by ``d_lo``;
-* the **eyeball** between the margins stays where it is; the lids cover it
-  or uncover it (uncovered rows, unseen in the template, are predicted by the
-  eyeball row next to the margin).
+* each **lid** (its margin and the skin beyond) slides along the eye's
+  vertical, the upper one by ``d_up`` and the lower one by ``d_lo``
+  (canonical pixels, + = down);
+* the **eyeball** between the margins is the template's, moved with the iris
+  (gaze); the lids cover it or uncover it.
 
-Every candidate image of the model is linear in the template, so normalised
-cross-correlation against a whole grid of ``(d_up, d_lo)`` candidates costs
-two small matrix-vector products per frame (precomputed per template).
+Every candidate image is linear in the template, so the normalised
+cross-correlation (NCC) of a frame with a whole grid of ``(d_up, d_lo)``
+candidates costs a few small matrix products (precomputed per template),
+searched coarse to fine.
 
-The image estimate is blended with the landmarks: by the match score (lost
-lid texture, e.g. the skin folding in a grimace) and by how closed the
-landmarks say the eye is (a closed eye shows no margin to match; the
-landmarks do see full closure). The blend weight drops at once and recovers
-over a few frames, so the series never flickers between the two measures.
+The landmarks are not thrown away. Their lid positions act as a broad prior
+on the shifts, and the image's NCC surface as a likelihood that is sharp when
+the model explains the patch well (a clear peak wins) and flat when it does
+not (gaze, pose or expression changed the eye beyond the model: the
+landmarks win). A closed eye shows no margin to match, and the landmarks do
+see full closure, so as the landmark aperture drops below a third of the
+template's the estimate hands over to the landmarks, smoothly; the hand-over
+weight may drop at once but recovers over a few frames, so the series never
+flickers between the two measures.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import cv2
 import numpy as np
@@ -36,37 +40,42 @@ from synktrack.measures.ids import EYE
 PATCH_W = 64  # canonical eye patch: the eye is EYE_PX wide, centred
 PATCH_H = 96
 EYE_PX = 48.0
-DEBUG = False
 
 
 @dataclass(frozen=True)
 class LidSettings:
-    """Lid model and blending (lengths in canonical pixels or rest apertures).
+    """Lid model, search and blending.
+
+    Lengths are canonical pixels (the eye ``EYE_PX`` wide) unless said to be
+    in rest apertures (the template's centre lid gap).
 
     Attributes
     ----------
     half_cols
-        Half width of the matched band around the eye centre (canonical px).
+        Half width of the matched band around the eye centre.
     skin
         Lid skin matched beyond each margin, in rest apertures.
     far_weight
         Weight of the skin farthest from the margin (1 at the margin): skin
         away from the margin folds and bunches rather than sliding.
     eye_weight
-        Weight of the eyeball between the margins (the iris moves with gaze).
-    step
-        Candidate grid step (canonical px); the peak is refined to sub-pixel.
+        Weight of the eyeball between the margins.
+    step, coarse
+        Candidate grid step; the search first visits every ``coarse``-th
+        candidate, then the fine grid around the best, then a parabola.
     upper_range, lower_range
-        Candidate lid shifts (+ = down), in rest apertures.
-    prior_sigma, evidence
-        Width of the landmarks' prior on the lid shifts (rest apertures), and
-        the effective pixel count that sharpens the image likelihood (0: no
-        prior; see :meth:`LidTemplate.match`).
+        Candidate lid shifts, in rest apertures.
+    prior_sigma
+        Width of the landmarks' prior on the shifts, in rest apertures.
+    evidence
+        Sharpness of the image likelihood: ``evidence / (1 - max NCC + 0.01)**2``
+        per unit of NCC (0: no landmark prior).
     score_lost, score_sure
-        Match score (NCC) at which the image estimate gets weight 0 and 1.
+        Best NCC at which the image estimate gets weight 0 and 1 (lost eye,
+        e.g. a hand over it).
     closed, opened
-        Landmark aperture / template landmark aperture at which the image
-        estimate gets weight 0 and 1 (a closed eye is the landmarks' call).
+        Landmark aperture / template's at which the image estimate gets
+        weight 0 and 1.
     recover
         Largest rise of the blend weight per frame (it may drop at once).
     open_blink
@@ -76,42 +85,47 @@ class LidSettings:
     reopen
         Landmark aperture / template's above which a template taken on a
         narrowed eye is replaced (the eye opened since).
-    place_tol
-        Canthi disagreement (canonical px) up to which the patch is placed by
-        the head registration; beyond three times this, by the canthi.
-    settle
-        Frames after a template during which a wider-open eye (landmark
+    settle, widen
+        For ``settle`` frames after a template, a wider open eye (landmark
         aperture above ``widen`` times the template's) replaces it: eyes
-        opening at the start of a clip.
+        still opening at the start of a clip.
+    refresh_score, refresh_frames
+        A template whose best NCC stays below ``refresh_score`` for
+        ``refresh_frames`` frames of an open, unnarrowed eye (head turned,
+        lighting changed) is taken again, from the current estimate.
+    place_tol
+        Disagreement of the head registration with the canthi up to which it
+        places the patch; beyond three times this, the canthi do.
+    gaze_deadband
+        Iris moves (x, y) within the iris landmark's jitter, ignored when the
+        eyeball follows the gaze.
     """
 
     half_cols: int = 8
+    col_step: int = 2
     skin: float = 0.7
     far_weight: float = 0.3
     eye_weight: float = 0.35
     step: float = 0.25
+    coarse: int = 4
     upper_range: tuple[float, float] = (-0.6, 1.05)
     lower_range: tuple[float, float] = (-0.8, 0.3)
     prior_sigma: float = 0.25
     evidence: float = 0.3
-    score_lost: float = 0.5
-    score_sure: float = 0.8
+    score_lost: float = 0.4
+    score_sure: float = 0.7
     closed: float = 0.15
     opened: float = 0.35
     recover: float = 0.34
     open_blink: float = 0.35
     max_wait: int = 15
     reopen: float = 1.3
-    place_tol: float = 1.0
-    gaze: float = 1.0
     settle: int = 15
     widen: float = 1.15
-
-
-def eye_ids(label: str) -> dict[str, Any]:
-    """Landmark ids of one eye (typed view of :data:`synktrack.measures.ids.EYE`)."""
-    ids: dict[str, Any] = EYE[label]
-    return ids
+    refresh_score: float = 0.0
+    refresh_frames: int = 15
+    place_tol: float = 1.0
+    gaze_deadband: tuple[float, float] = (1.5, 2.5)
 
 
 def _smoothstep(x: float, lo: float, hi: float) -> float:
@@ -119,35 +133,40 @@ def _smoothstep(x: float, lo: float, hi: float) -> float:
     return t * t * (3.0 - 2.0 * t)
 
 
+def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Map (n, 2) points with a 2x3 or 3x3 affine matrix."""
+    return pts @ m[:2, :2].T + m[:2, 2]
+
+
 def eye_canon(points: np.ndarray, label: str, y0: float | None = None) -> np.ndarray | None:
     """3x3 map from image pixels into the canonical patch of one eye, or None.
 
-    Canonical patch: the canthal axis horizontal, the eye ``EYE_PX`` wide and
-    centred across, y pointing down the face. The mid-point of the canthi
-    goes to row ``y0``; by default ``y0`` puts the centre lid pair's
-    mid-point on the patch's middle row.
+    The canthal axis is horizontal, the eye ``EYE_PX`` wide and centred
+    across, y points down the face. The canthi's mid-point goes to row ``y0``;
+    by default ``y0`` puts the centre lid pair's mid-point on the middle row.
     """
-    e = eye_ids(label)
-    axis = points[e["inner"]] - points[e["outer"]]
-    width = float(np.linalg.norm(axis))
+    e = EYE[label]
+    outer, inner = points[e["outer"]], points[e["inner"]]
+    axis = inner - outer
+    width = float(np.hypot(axis[0], axis[1]))
     if not np.isfinite(width) or width < 8:
         return None
     ang = np.arctan2(axis[1], axis[0])
     if abs(ang) > np.pi / 2:  # keep "down" in the patch pointing down the face
         ang -= np.sign(ang) * np.pi
     k = EYE_PX / width
-    c, s = np.cos(-ang) * k, np.sin(-ang) * k
-    rot = np.array([[c, -s], [s, c]])
-    mid = (points[e["inner"]] + points[e["outer"]]) / 2
+    c, s = np.cos(ang) * k, np.sin(ang) * k
+    rot = np.array([[c, s], [-s, c]])
+    mid = (outer + inner) / 2
     if y0 is None:
-        lids = (points[e["pairs"][0][0]] + points[e["pairs"][0][1]]) / 2
-        y0 = PATCH_H / 2 - float((rot @ (lids - mid))[1])
+        up, lo = e["pairs"][0]
+        y0 = PATCH_H / 2 - float((rot @ ((points[up] + points[lo]) / 2 - mid))[1])
     shift = np.array([PATCH_W / 2, y0]) - rot @ mid
     return np.vstack([np.column_stack([rot, shift]), [0.0, 0.0, 1.0]])
 
 
 def warp_patch(gray: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """Canonical patch (float32) of a grey image through the 3x3 map ``m``."""
+    """Canonical patch (float32) of a grey image through the map ``m``."""
     patch = cv2.warpAffine(gray, m[:2], (PATCH_W, PATCH_H), flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)
     return patch.astype(np.float32)
@@ -164,22 +183,26 @@ def _rows(img: np.ndarray, y: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class LidMatch:
-    """Lid shifts since the template (canonical px, + = down) and the match score."""
+    """Lid shifts since the template (canonical px, + = down) and match quality.
+
+    ``score`` is the NCC at the chosen shifts, ``top`` the best NCC found.
+    """
 
     d_up: float
     d_lo: float
     score: float
+    top: float
 
 
 class LidTemplate:
     """One eye's template patch and its precomputed layered-model candidates.
 
-    A candidate ``(i, j)`` predicts the window as ``E (1 - m_i - n_j) + A_i + B_j``:
-    ``m_i`` covers the rows of the upper lid shifted by ``du[i]`` and ``A_i`` is
-    that lid's content there (likewise ``n_j``, ``B_j`` for the lower lid), and
-    ``E`` is the template's eyeball, moved with the iris of the frame at hand.
-    The weighted NCC of every candidate then comes from a few matrix-vector
-    products with precomputed matrices.
+    Candidate ``(i, j)`` predicts the matched window as
+    ``E (1 - m_i - n_j) + A_i + B_j``: ``m_i`` is 1 on the rows the upper lid
+    covers when shifted by ``du[i]`` (soft at its margin) and ``A_i`` its
+    content there, likewise ``n_j`` and ``B_j`` for the lower lid, and ``E``
+    is the template's eyeball moved with the gaze. Lids may meet but not
+    cross (closing further is left to the landmarks).
 
     Parameters
     ----------
@@ -197,10 +220,11 @@ class LidTemplate:
                  lower: tuple[np.ndarray, np.ndarray], up_y: float, lo_y: float,
                  settings: LidSettings) -> None:
         self.up_y, self.lo_y = float(up_y), float(lo_y)
+        self.settings = settings
         ref = patch.astype(np.float64)
         self._ref32 = patch.astype(np.float32)
         half = settings.half_cols
-        self.cols = np.arange(PATCH_W // 2 - half, PATCH_W // 2 + half)
+        self.cols = np.arange(PATCH_W // 2 - half, PATCH_W // 2 + half, settings.col_step)
         self._upper, self._lower = upper, lower
         mu = np.interp(self.cols, *upper)
         ml = np.maximum(np.interp(self.cols, *lower), mu)
@@ -211,8 +235,8 @@ class LidTemplate:
         self.rows = slice(r0, r1)
         ys = np.arange(r0, r1, dtype=np.float64)[:, None] + np.zeros(len(self.cols))
         self._ys = ys
-        step = settings.step
-        self.step = step
+        self._eye_rows = (mu - 0.5, ml + 0.5)  # the eyeball, with its anti-aliased rows
+        step = self.step = settings.step
         self.du = step * np.arange(np.floor(settings.upper_range[0] * ap / step),
                                    np.ceil(settings.upper_range[1] * ap / step) + 1)
         self.dl = step * np.arange(np.floor(settings.lower_range[0] * ap / step),
@@ -223,103 +247,134 @@ class LidTemplate:
                               settings.eye_weight)).ravel()
         self._w, self._n = w, float(w.sum())
 
-        def layer(d: np.ndarray, m: np.ndarray, sgn: float) -> dict[str, np.ndarray]:
-            """Cover masks and content of one lid shifted by each d (sgn: +1 upper)."""
+        def layer(d: np.ndarray, m: np.ndarray, sgn: float) -> tuple[np.ndarray, np.ndarray]:
+            """Products of one lid shifted by each d (sgn +1: upper lid)."""
             dd = d[:, None, None]
-            lid = _rows(ref, ys[None] - dd, self.cols)  # the lid's content moved by d
-            # 1 on the lid's side of its new margin (half a pixel of anti-aliasing)
+            lid = _rows(ref, ys[None] - dd, self.cols).reshape(len(d), -1)
             cover = np.clip(sgn * (m + dd - ys[None]) + 0.5, 0.0, 1.0).reshape(len(d), -1)
-            a = cover * lid.reshape(len(d), -1)
-            return {"mw": cover * w, "m2w": cover * cover * w, "aw": a * w,
-                    "amw": a * cover * w, "sa": (a * w).sum(1), "aa": (a * a * w).sum(1)}
+            a = cover * lid
+            # rows: cover*w, a*w, cover^2*w, a*cover*w -- dotted with [e, xe, ee, x]
+            mats = np.stack([cover * w, a * w, cover * cover * w, a * cover * w])
+            sums = np.stack([(a * w).sum(1), (a * a * w).sum(1)])
+            return mats.astype(np.float32), sums
 
-        self._lu = layer(self.du, mu, 1.0)
-        self._ll = layer(self.dl, ml, -1.0)
-        # Lids may meet but not cross anywhere in the band (closing further is
-        # left to the landmarks, which see closure well).
+        self._mu, self._su = layer(self.du, mu, 1.0)
+        self._ml, self._sl = layer(self.dl, ml, -1.0)
+        # Coarse candidate sets contain the zero shift.
+        k = max(settings.coarse, 1)
+        self._cu = np.arange(int(np.argmin(np.abs(self.du))) % k, len(self.du), k)
+        self._cl = np.arange(int(np.argmin(np.abs(self.dl))) % k, len(self.dl), k)
+        self._coarse_u = (np.ascontiguousarray(self._mu[:, self._cu]), self._su[:, self._cu])
+        self._coarse_l = (np.ascontiguousarray(self._ml[:, self._cl]), self._sl[:, self._cl])
         gap = float((ml - mu).min())
         self._valid = (self.du[:, None] - self.dl[None]) <= gap + step
+        self._valid_c = self._valid[self._cu][:, self._cl]
         self.texture = float(ref[self.rows][:, self.cols].std())
-        self.iris = np.zeros(2)  # iris centre of the template frame, canonical px
+        self.iris = np.zeros(2)  # iris centre in the template frame (canonical px)
+        self._w32 = w.astype(np.float32)
+        self._still_eye = self.eyeball()
 
-    def eyeball(self, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
-        """The template's eyeball over the window, moved by ``shift`` (x, y), flattened.
+    def eyeball(self, gaze: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+        """The template's eyeball over the window, moved by ``gaze`` (x, y), flattened.
 
         Rows are sampled between the template's margins only, so the eyeball
         never borrows lid skin.
         """
-        xs = self.cols[None, :] - shift[0] + np.zeros_like(self._ys)
-        top = np.interp(xs, *self._upper) - 0.5
-        bot = np.maximum(np.interp(xs, *self._lower) + 0.5, top)
-        ys = np.clip(self._ys - shift[1], top, bot)
+        if gaze == (0.0, 0.0):
+            top, bot = self._eye_rows
+            xs = self.cols[None, :] + np.zeros_like(self._ys)
+        else:
+            xs = self.cols[None, :] - gaze[0] + np.zeros_like(self._ys)
+            top = np.interp(xs, *self._upper) - 0.5
+            bot = np.maximum(np.interp(xs, *self._lower) + 0.5, top)
+        ys = np.clip(self._ys - gaze[1], top, bot)
         out = cv2.remap(self._ref32, xs.astype(np.float32), ys.astype(np.float32),
                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return out.astype(np.float64).ravel()
+        return out.ravel()
 
-    def table(self, patch: np.ndarray, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
-        """NCC of the patch with every (d_up, d_lo) candidate (-1 where invalid).
+    def _frame(self, patch: np.ndarray, gaze: tuple[float, float]) -> tuple[np.ndarray, ...]:
+        """Per-frame vectors and weighted sums: the window x and the moved eyeball e."""
+        x = patch[self.rows][:, self.cols].ravel()
+        e = self._still_eye if gaze == (0.0, 0.0) else self.eyeball(gaze)
+        vecs = np.stack([e, x * e, e * e, x, x * x], axis=1)
+        s_e, s_xe, s_ee, sx, sxx = (self._w32 @ vecs).astype(np.float64)
+        var_x = max(sxx - sx * sx / self._n, 1e-9)
+        return vecs[:, :4], np.array([sx, var_x, s_e, s_xe, s_ee])
 
-        ``shift`` moves the eyeball (the iris's move since the template).
+    @staticmethod
+    def _lid_terms(mats: np.ndarray, sums: np.ndarray,
+                   vecs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One lid's share of the sums over its candidates (see :meth:`_ncc`)."""
+        r = np.matmul(mats, vecs).astype(np.float64)  # (4, n, 4)
+        me, mxe, mee = r[0, :, 0], r[0, :, 1], r[0, :, 2]
+        return (sums[0] - me,  # sum of w (prediction - E)
+                r[1, :, 3] - mxe,  # sum of w x (prediction - E)
+                sums[1] - 2 * mee + r[2, :, 2] + 2 * (r[1, :, 0] - r[3, :, 0]))  # squares
+
+    def _ncc(self, up: tuple[np.ndarray, np.ndarray], lo: tuple[np.ndarray, np.ndarray],
+             valid: np.ndarray, frame: tuple[np.ndarray, ...]) -> np.ndarray:
+        """NCC table of a block of candidates (-inf where invalid).
+
+        ``up`` and ``lo`` are the (4, n, pixels) matrices and (2, n) sums of
+        the block's upper and lower lid candidates.
         """
-        x = patch[self.rows][:, self.cols].astype(np.float64).ravel()
-        e = self.eyeball(shift)
-        w = self._w
-        xw = x * w
-        sx = xw.sum()
-        var_x = max(float(xw @ x) - sx * sx / self._n, 1e-9)
-        ew = e * w
-        s_e, s_xe, s_ee = ew.sum(), float(ew @ x), float(ew @ e)
-        vecs = np.stack([e, x * e, e * e], axis=1)
-        parts = []
-        for lay in (self._lu, self._ll):
-            me, mxe, mee = (lay["mw"] @ vecs).T
-            ax, ae = (lay["aw"] @ np.stack([x, e], axis=1)).T
-            s_p = ae * 0.0 + lay["sa"] - me  # sum of w P beyond E
-            x_p = ax - mxe
-            p_p = -2 * mee + lay["m2w"] @ (e * e) + 2 * (ae - lay["amw"] @ e) + lay["aa"]
-            parts.append((s_p, x_p, p_p))
-        (su, xu, pu), (sl, xl, pl) = parts
+        vecs, (sx, var_x, s_e, s_xe, s_ee) = frame
+        su, xu, pu = self._lid_terms(*up, vecs)
+        sl, xl, pl = self._lid_terms(*lo, vecs)
         sum_p = s_e + su[:, None] + sl[None]
         x_dot = s_xe + xu[:, None] + xl[None]
         p_dot = s_ee + pu[:, None] + pl[None]
-        var_p = np.maximum(p_dot - sum_p**2 / self._n, 1e-9)
+        var_p = np.maximum(p_dot - sum_p * sum_p / self._n, 1e-9)
         ncc = (x_dot - sx * sum_p / self._n) / np.sqrt(var_p * var_x)
-        return np.where(self._valid, ncc, -1.0)
+        return np.where(valid, ncc, -np.inf)
 
-    def match(self, patch: np.ndarray, shift: tuple[float, float] = (0.0, 0.0),
-              prior: tuple[float, float] | None = None, sigma: float = 0.25,
-              evidence: float = 0.3) -> LidMatch:
-        """Best lid shifts for a canonical patch of this eye.
+    def table(self, patch: np.ndarray, gaze: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+        """NCC of a patch with every (d_up, d_lo) candidate (-inf where invalid)."""
+        return self._ncc((self._mu, self._su), (self._ml, self._sl), self._valid,
+                         self._frame(patch, gaze))
+
+    def match(self, patch: np.ndarray, gaze: tuple[float, float] = (0.0, 0.0),
+              prior: tuple[float, float] | None = None) -> LidMatch:
+        """Most probable lid shifts for a canonical patch of this eye.
 
         Parameters
         ----------
         patch
             Canonical patch of the frame.
-        shift
-            The iris's move since the template (canonical px).
+        gaze
+            The iris's move since the template.
         prior
-            Lid shifts the landmarks suggest, if any. The image's NCC surface
-            is read as a likelihood whose sharpness is set by how well the best
-            candidate explains the patch (``evidence`` effective pixels over the
-            unexplained part ``1 - max NCC``), and the landmarks as a Gaussian
-            prior ``sigma`` apertures wide: a clear image peak wins, a flat or
-            poor fit leans on the landmarks.
-        sigma, evidence
-            See ``prior``.
+            Lid shifts the landmarks suggest, if any (see the module notes).
         """
-        t = self.table(patch, shift)
-        score = np.where(self._valid, t, -np.inf)
-        if prior is not None:
-            top = float(t.max())
-            sharp = evidence / (1.0 - top + 0.01) ** 2
-            var = 2.0 * (sigma * self.aperture) ** 2
-            score = sharp * (t - top) - ((self.du[:, None] - prior[0]) ** 2
-                                         + (self.dl[None] - prior[1]) ** 2) / var
-            score = np.where(self._valid, score, -np.inf)
-        i, j = np.unravel_index(int(np.argmax(score)), score.shape)
-        d_up = self.du[i] + _vertex(score[:, j], int(i)) * self.step
-        d_lo = self.dl[j] + _vertex(score[i, :], int(j)) * self.step
-        return LidMatch(float(d_up), float(d_lo), float(t[i, j]))
+        s = self.settings
+        frame = self._frame(patch, gaze)
+        var = 2.0 * (s.prior_sigma * self.aperture) ** 2
+
+        def posterior(ncc: np.ndarray, du: np.ndarray, dl: np.ndarray,
+                      top: float) -> np.ndarray:
+            if prior is None or s.evidence <= 0:
+                return ncc
+            sharp = s.evidence / (1.0 - top + 0.01) ** 2
+            return sharp * (ncc - top) - ((du[:, None] - prior[0]) ** 2
+                                          + (dl[None] - prior[1]) ** 2) / var
+
+        # Coarse grid, then the fine grid around its best candidate.
+        cu, cl = self._cu, self._cl
+        ncc = self._ncc(self._coarse_u, self._coarse_l, self._valid_c, frame)
+        coarse_top = float(ncc.max())
+        post = posterior(ncc, self.du[cu], self.dl[cl], coarse_top)
+        ci, cj = np.unravel_index(int(np.argmax(post)), post.shape)
+        k = max(s.coarse, 1)
+        iu = slice(max(cu[ci] - k, 0), min(cu[ci] + k + 1, len(self.du)))
+        il = slice(max(cl[cj] - k, 0), min(cl[cj] + k + 1, len(self.dl)))
+        ncc = self._ncc((self._mu[:, iu], self._su[:, iu]), (self._ml[:, il], self._sl[:, il]),
+                        self._valid[iu, il], frame)
+        top = max(float(ncc.max()), coarse_top)
+        post = posterior(ncc, self.du[iu], self.dl[il], top)
+        i, j = np.unravel_index(int(np.argmax(post)), post.shape)
+        d_up = self.du[iu][i] + _vertex(post[:, j], int(i)) * self.step
+        d_lo = self.dl[il][j] + _vertex(post[i, :], int(j)) * self.step
+        return LidMatch(float(d_up), float(d_lo), float(ncc[i, j]), top)
 
 
 def _vertex(v: np.ndarray, i: int) -> float:
@@ -332,10 +387,6 @@ def _vertex(v: np.ndarray, i: int) -> float:
     return 0.0
 
 
-def _to_canon(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    return pts @ m[:2, :2].T + m[:2, 2]
-
-
 def _curve(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(pts[:, 0])
     return pts[order, 0], pts[order, 1]
@@ -344,32 +395,38 @@ def _curve(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class EyeLids:
     """Lid margins of one eye through a clip: template life cycle and blending.
 
-    The eye patch of each frame is placed by that frame's canthi: a similarity
-    fitted to the whole head cannot follow the eyes through 3-D head turns,
-    and a placement error moves both lids alike, so it cancels in the aperture.
-
     Parameters
     ----------
     label
         MediaPipe eye label (``"right"`` or ``"left"``).
     settings
         Model and blending settings.
+
+    Attributes
+    ----------
+    weight
+        Weight of the image estimate in the last frame (0 = landmarks alone).
+    last
+        The last :class:`LidMatch`, for diagnostics.
     """
 
     def __init__(self, label: str, settings: LidSettings | None = None) -> None:
         self.label = label
         self.settings = settings or LidSettings()
         self.template: LidTemplate | None = None
-        self.y0 = PATCH_H / 2  # row of the canthi mid-point in the template's patch
-        self.lm_aperture = 0.0  # landmark aperture of the template frame (canonical px)
-        self.narrow = False  # template taken before the eye was seen open
         self.weight = 0.0
         self.last: LidMatch | None = None
-        self._waited = 0
-        self._age = 0  # frames since the template was taken
-        self._up, self._lo = eye_ids(label)["pairs"][0]
-        self._iris = eye_ids(label)["iris_centre"]
+        e = EYE[label]
+        self._up, self._lo = e["pairs"][0]
+        self._canthi = [e["outer"], e["inner"]]
+        self._iris = e["iris_centre"]
+        self._y0 = PATCH_H / 2  # row of the canthi's mid-point in the template's patch
         self._canon_ref: np.ndarray | None = None  # head reference image -> template patch
+        self._lm_aperture = 1.0  # landmark lid gap in the template frame
+        self._narrow = False  # template taken before the eye was seen open
+        self._waited = 0
+        self._age = 0  # open-eye frames since the template was taken
+        self._poor = 0  # consecutive frames of poor fit
 
     def update(self, gray: np.ndarray, points_px: np.ndarray, blink: float,
                to_ref: np.ndarray | None = None) -> tuple[np.ndarray, float] | None:
@@ -402,12 +459,11 @@ class EyeLids:
         canon = self._place(points_px, to_ref3)
         if canon is None:
             return None
-        lm = _to_canon(canon, points_px[[self._up, self._lo]])
-        lm_ap = float(lm[1, 1] - lm[0, 1])
+        lm = _apply(canon, points_px[[self._up, self._lo]])[:, 1]
+        ratio = float(lm[1] - lm[0]) / self._lm_aperture
         if self.template is not None and blink <= s.open_blink:
             self._age += 1
-            wider = lm_ap / self.lm_aperture
-            if (self.narrow and wider > s.reopen) or (self._age <= s.settle and wider > s.widen):
+            if (self._narrow and ratio > s.reopen) or (self._age <= s.settle and ratio > s.widen):
                 self.template = None  # taken on a narrowed or opening eye: take it again
         if self.template is None:
             self._waited += 1
@@ -415,73 +471,83 @@ class EyeLids:
                 return None
             if not self._build(gray, points_px, to_ref3, narrow=blink > s.open_blink):
                 return None
-            canon = eye_canon(points_px, self.label, self.y0)
-            assert canon is not None and self.template is not None
+            assert self.template is not None
             self.weight = 1.0
-            return _points(canon, self.template.up_y, self.template.lo_y), 1.0
+            return self._points(points_px, to_ref3, self.template.up_y,
+                                self.template.lo_y), 1.0
         tpl = self.template
-        iris = _to_canon(canon, points_px[[self._iris]])[0]
-        gaze = np.clip(iris - tpl.iris, -0.3 * EYE_PX, 0.3 * EYE_PX) * s.gaze
-        prior = (float(lm[0, 1]) - tpl.up_y, float(lm[1, 1]) - tpl.lo_y)
-        found = tpl.match(warp_patch(gray, canon), (float(gaze[0]), float(gaze[1])),
-                          prior if s.evidence > 0 else None, s.prior_sigma, s.evidence)
+        # The iris's move since the template, beyond the landmark's own jitter.
+        move = _apply(canon, points_px[[self._iris]])[0] - tpl.iris
+        gaze = np.sign(move) * np.clip(np.abs(move) - np.asarray(s.gaze_deadband), 0.0,
+                                       0.3 * EYE_PX)
+        prior = (float(lm[0]) - tpl.up_y, float(lm[1]) - tpl.lo_y)
+        found = tpl.match(warp_patch(gray, canon), (float(gaze[0]), float(gaze[1])), prior)
         self.last = found
-        if DEBUG:
-            t = tpl.table(warp_patch(gray, canon), (float(gaze[0]), float(gaze[1])))
-            i = int(np.argmin(np.abs(tpl.du - (lm[0, 1] - tpl.up_y))))
-            j = int(np.argmin(np.abs(tpl.dl - (lm[1, 1] - tpl.lo_y))))
-            self.dbg = (*gaze, found.score, float(t.max()), found.d_up, found.d_lo,
-                        lm[0, 1] - tpl.up_y, lm[1, 1] - tpl.lo_y, tpl.aperture)
-        w = _smoothstep(found.score, s.score_lost, s.score_sure) \
-            * _smoothstep(lm_ap / self.lm_aperture, s.closed, s.opened)
+        w = _smoothstep(found.top, s.score_lost, s.score_sure) \
+            * _smoothstep(ratio, s.closed, s.opened)
         w = min(w, self.weight + s.recover)
         self.weight = w
-        up = w * (tpl.up_y + found.d_up) + (1 - w) * lm[0, 1]
-        lo = w * (tpl.lo_y + found.d_lo) + (1 - w) * lm[1, 1]
-        return _points(canon, up, lo), w
+        up = w * (tpl.up_y + found.d_up) + (1 - w) * lm[0]
+        lo = w * (tpl.lo_y + found.d_lo) + (1 - w) * lm[1]
+        pts = _apply(cv2.invertAffineTransform(canon[:2]),
+                     np.array([[PATCH_W / 2, up], [PATCH_W / 2, lo]]))
+        # A template that no longer fits an open, unnarrowed eye is taken again here.
+        poor = found.top < s.refresh_score and blink <= s.open_blink and 0.8 < ratio < 1.25
+        self._poor = self._poor + 1 if poor else 0
+        if self._poor >= s.refresh_frames:
+            self._build(gray, points_px, to_ref3, narrow=False, anchor=pts)
+        return pts, w
 
     def _place(self, points_px: np.ndarray, to_ref3: np.ndarray | None) -> np.ndarray | None:
         """This frame's image -> template patch map.
 
-        By the head registration while it puts the canthi within a pixel or so
-        of where the landmarks have them (no landmark jitter), by the canthi
-        where it does not (3-D head turns), blended in between.
+        By the head registration while it puts the canthi within
+        ``place_tol`` of the landmarks' (no landmark jitter), by the canthi
+        where it does not (a similarity fitted to the head cannot follow the
+        eyes through 3-D head turns), blended in between. A placement error
+        moves both lids alike, so it cancels in the aperture.
         """
-        by_eye = eye_canon(points_px, self.label, self.y0)
+        by_eye = eye_canon(points_px, self.label, self._y0)
         if by_eye is None or to_ref3 is None or self._canon_ref is None:
             return by_eye
         by_head = self._canon_ref @ to_ref3
-        e = eye_ids(self.label)
-        canthi = points_px[[e["outer"], e["inner"]]]
-        gap = float(np.abs(_to_canon(by_head, canthi) - _to_canon(by_eye, canthi)).max())
+        canthi = points_px[self._canthi]
+        gap = float(np.abs(_apply(by_head, canthi) - _apply(by_eye, canthi)).max())
         a = _smoothstep(gap, self.settings.place_tol, 3.0 * self.settings.place_tol)
-        self.place_a = (gap, a)
         return (1.0 - a) * by_head + a * by_eye
 
     def _build(self, gray: np.ndarray, points_px: np.ndarray, to_ref3: np.ndarray | None,
-               narrow: bool) -> bool:
+               narrow: bool, anchor: np.ndarray | None = None) -> bool:
+        """Take the template from this frame; margins from the landmarks or ``anchor``."""
         canon = eye_canon(points_px, self.label)
         if canon is None:
             return False
-        self._canon_ref = None if to_ref3 is None else canon @ np.linalg.inv(to_ref3)
-        e = eye_ids(self.label)
-        c = _to_canon(canon, points_px)
+        e = EYE[self.label]
+        c = _apply(canon, points_px)
         up_y, lo_y = float(c[self._up, 1]), float(c[self._lo, 1])
-        tpl = LidTemplate(warp_patch(gray, canon), _curve(c[list(e["upper"])]),
-                          _curve(c[list(e["lower"])]), up_y, lo_y, self.settings)
+        upper, lower = _curve(c[list(e["upper"])]), _curve(c[list(e["lower"])])
+        if anchor is not None:  # keep the series continuous: margins where they are now
+            a = _apply(canon, anchor)[:, 1]
+            upper = (upper[0], upper[1] + a[0] - up_y)
+            lower = (lower[0], lower[1] + a[1] - lo_y)
+            up_y, lo_y = float(a[0]), float(a[1])
+        tpl = LidTemplate(warp_patch(gray, canon), upper, lower, up_y, lo_y, self.settings)
         if tpl.texture < 2.0:
             return False
-        tpl.iris = c[e["iris_centre"]].copy()
+        tpl.iris = c[self._iris].copy()
         self.template = tpl
-        mid = (c[e["inner"]] + c[e["outer"]]) / 2
-        self.y0 = float(mid[1])
-        self.lm_aperture = max(lo_y - up_y, 1.0)
-        self.narrow = narrow
+        self._canon_ref = None if to_ref3 is None else canon @ np.linalg.inv(to_ref3)
+        self._y0 = float((c[e["inner"], 1] + c[e["outer"], 1]) / 2)
+        self._lm_aperture = max(float(c[self._lo, 1] - c[self._up, 1]), 1.0)
+        self._narrow = narrow
         self._age = 0
+        self._poor = 0
         return True
 
-
-def _points(canon: np.ndarray, up_y: float, lo_y: float) -> np.ndarray:
-    """Centre-column margins in the patch -> (2, 2) image pixels."""
-    back = np.linalg.inv(canon)
-    return _to_canon(back, np.array([[PATCH_W / 2, up_y], [PATCH_W / 2, lo_y]]))
+    def _points(self, points_px: np.ndarray, to_ref3: np.ndarray | None, up_y: float,
+                lo_y: float) -> np.ndarray:
+        """Centre-column margins in the template patch -> (2, 2) image pixels."""
+        canon = self._place(points_px, to_ref3)
+        assert canon is not None
+        return _apply(cv2.invertAffineTransform(canon[:2]),
+                      np.array([[PATCH_W / 2, up_y], [PATCH_W / 2, lo_y]]))

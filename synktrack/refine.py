@@ -45,6 +45,8 @@ _LK_POINTS = [0, 1, 6, 7]  # corners and brows: Lucas-Kanade from the reference
 _LIDS = {"right": (2, 3), "left": (4, 5)}
 # Textured points that do not move with expressions.
 HEAD_POINTS = (168, 6, 197, 195, 5, 4, 133, 362, 243, 463, 122, 351, 196, 419)
+PATCH = 15  # likeness patch around corners and brows (pixels)
+NCC_LOW, NCC_HIGH = 0.7, 0.9  # below: landmark only; above: image tracking only
 HEAD_WINDOW = 13  # small: weakly textured rigid skin must not follow nearby moving skin
 _EYES_OPEN_MAX_BLINK = 0.35
 _MAX_WAIT = 15  # face frames to wait for open eyes before taking a reference anyway
@@ -71,6 +73,7 @@ class ImageRefiner:
         self.lid_settings = lid_settings or LidSettings()
         self._eyes: dict[str, EyeLids] = {}
         self._prev_to_ref: np.ndarray | None = None
+        self._ref_patches: list[np.ndarray] = []
         self._waited = 0
         self._lk = {
             "winSize": (self.settings.window, self.settings.window),
@@ -127,16 +130,36 @@ class ImageRefiner:
                                          - points_px[EYE["right"]["inner"]]))
         dev = np.linalg.norm(flow - points_px[lk_ids], axis=1)
         ok_c &= dev < self.settings.max_deviation * eye_width
-        tracked[_LK_POINTS] = np.where(ok_c[:, None], flow, tracked[_LK_POINTS])
-        ok[_LK_POINTS] = ok_c
+        # Trust the flow only while the tracked patch still looks like the reference one
+        # (a broad smile showing teeth changes the corner's appearance): blend smoothly.
+        weight = np.where(ok_c, self._likeness(gray, flow), 0.0)
+        tracked[_LK_POINTS] = weight[:, None] * flow + (1 - weight[:, None]) * points_px[lk_ids]
+        ok[_LK_POINTS] = weight >= 0.5
         # Lid margins: a lid layer over a still eyeball, matched in the image.
         self._lids(gray, points_px, to_ref, blink, tracked, ok)
         return to_ref, tracked, ok
+
+    def _likeness(self, gray: np.ndarray, pts: np.ndarray) -> np.ndarray:
+        """Blend weight 0..1 per LK point from the NCC of its patch with the reference patch."""
+        size = (PATCH, PATCH)
+        w = np.zeros(len(pts))
+        for i, (p, ref) in enumerate(zip(pts, self._ref_patches, strict=True)):
+            cur = cv2.getRectSubPix(gray, size, (float(p[0]), float(p[1]))).astype(np.float32)
+            a, b = ref - ref.mean(), cur - cur.mean()
+            den = float(np.sqrt((a * a).sum() * (b * b).sum()))
+            ncc = float((a * b).sum()) / den if den > 1e-6 else 0.0
+            w[i] = np.clip((ncc - NCC_LOW) / (NCC_HIGH - NCC_LOW), 0.0, 1.0)
+        return w
 
     # --- reference and registration ------------------------------------------------------
 
     def _set_reference(self, gray: np.ndarray, points_px: np.ndarray) -> None:
         self._ref_gray = gray
+        ids = list(TRACKED.values())
+        self._ref_patches = [
+            cv2.getRectSubPix(gray, (PATCH, PATCH), (float(p[0]), float(p[1]))).astype(np.float32)
+            for p in points_px[[ids[i] for i in _LK_POINTS]]
+        ]
         self._ref_pts = points_px.astype(np.float32).copy()
         self._eyes = {label: EyeLids(label, self.lid_settings) for label in _LIDS}
 

@@ -59,7 +59,7 @@ def batch(
     ] = None,
     scheduler: Annotated[
         str | None, typer.Option(help="Run on a Dask cluster: its scheduler address, e.g. "
-                                      "tcp://10.0.0.5:8786 (needs synktrack[dask]).")
+                                      "tcp://10.0.0.5:8786 (needs synktrack\\[dask]).")
     ] = None,
     mirrored: Annotated[bool, typer.Option(help="Selfie-style (mirrored) videos.")] = False,
     affected_side: Annotated[

@@ -54,14 +54,14 @@ COLUMNS: dict[str, str] = {
     },
     **{f"eye_area_{s}_mm2": f"area of the {s} eye opening (mm^2)" for s in SIDES},
     **{
-        f"mouth_corner_{s}_x_mm": f"{s} mouth corner, lateral distance from the facial midline "
-        "(positive = away from the midline) (mm)"
+        f"mouth_corner_{s}_{axis}_mm": desc.format(s=s)
         for s in SIDES
-    },
-    **{
-        f"mouth_corner_{s}_y_mm": f"{s} mouth corner height relative to the nasion "
-        "(positive = up; resting values are negative) (mm)"
-        for s in SIDES
+        for axis, desc in (
+            ("x", "{s} mouth corner, lateral distance from the facial midline "
+                  "(positive = away from the midline) (mm)"),
+            ("y", "{s} mouth corner height relative to the nasion "
+                  "(positive = up; resting values are negative) (mm)"),
+        )
     },
     **{
         f"brow_height_{s}_mm": f"{s} brow height above the line between that eye's corners (mm)"
@@ -81,7 +81,8 @@ COLUMNS: dict[str, str] = {
     "pose_extreme": "1 if yaw, pitch or roll is beyond the limits in session.json",
     "face_small": "1 if the face is too small in the image for millimetre measures",
     "jitter_high": "1 if the landmarks jitter more than the limit",
-    "usable": "1 if the face is present and no quality flag is set",
+    "usable": "1 if the face is present and measured and no quality flag (pose, size, jitter) "
+    "is set; several faces alone do not make a frame unusable (the followed face is measured)",
 }
 
 
@@ -170,6 +171,8 @@ def measures_process(rec: Recording, mirrored: bool = False,
     cols["landmark_jitter_mm"] = _jitter_px(hf.points) * k
 
     present = rec.face_present
+    # A face seen before the image reference exists cannot be put in the head frame.
+    registered = np.isfinite(rec.to_ref).all(axis=(1, 2))
     with np.errstate(invalid="ignore"):
         flags = {
             "several_faces": rec.n_faces > 1,
@@ -182,7 +185,7 @@ def measures_process(rec: Recording, mirrored: bool = False,
     for name, flag in flags.items():
         cols[name] = (flag & present).astype(int)
     bad = flags["pose_extreme"] | flags["face_small"] | flags["jitter_high"]
-    cols["usable"] = (present & ~bad).astype(int)
+    cols["usable"] = (present & registered & ~bad).astype(int)
     df = pd.DataFrame(cols)
     df.attrs["mm_per_px"] = k
     df.attrs["iris_diameter_mm"] = IRIS_DIAMETER_MM

@@ -15,4 +15,6 @@ def height_px(points: np.ndarray, label: str) -> np.ndarray:
     eye movements such as a smile's cheek raise do not read as brow movement.
     """
     canthi = (points[:, EYE[label]["outer"], 1] + points[:, EYE[label]["inner"], 1]) / 2.0
+    if not np.isfinite(canthi).any():  # no face in the whole recording
+        return np.full(len(points), np.nan)
     return points[:, BROW[label][2], 1] - np.nanmedian(canthi)

@@ -82,9 +82,8 @@ def head_frame(points_px: np.ndarray, to_ref: np.ndarray, reference: int, width:
     rel = reg - ref[NASION]
     cos_yaw, cos_pitch = foreshortening
     pts = np.stack([rel @ x_axis / cos_yaw, rel @ y_axis / cos_pitch], axis=-1)
-    scale = np.sqrt(np.abs(np.linalg.det(to_ref[:, :, :2])))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = 1.0 / scale
+    with np.errstate(divide="ignore", invalid="ignore"):  # NaN before the reference
+        scale = 1.0 / np.sqrt(np.abs(np.linalg.det(to_ref[:, :, :2])))
     rigid = list(RIGID)
     residual = np.sqrt(((reg[:, rigid] - ref[rigid]) ** 2).sum(axis=2).mean(axis=1))
     return HeadFrame(pts, scale, residual)

@@ -34,7 +34,7 @@ def mm_per_px(points: np.ndarray, aperture_px: np.ndarray) -> float:
     aperture_px
         (time,) mean eye aperture, used to keep only open-eye frames.
     """
-    diam = np.nanmean(iris_diameter_px(points), axis=1)
+    diam = iris_diameter_px(points).mean(axis=1)  # both irises come from the same frame
     good = np.isfinite(diam) & np.isfinite(aperture_px)
     if not good.any():
         return float("nan")
