@@ -7,6 +7,7 @@ with, and whether it is usable (with the reason when it is not).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,7 +75,9 @@ def movement_signal(frames: pd.DataFrame, movement: str, rest: pd.Series) -> np.
         parts = [col(f"brow_height_{s}_mm") for s in SIDES]
     else:
         return np.zeros(len(frames))
-    return np.nanmean(np.stack(parts), axis=0)
+    with warnings.catch_warnings():  # frames without a face are NaN on both sides
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(np.stack(parts), axis=0)
 
 
 def epochs_from_protocol(frames: pd.DataFrame, protocol: Protocol,
@@ -165,13 +168,17 @@ def epochs_auto(frames: pd.DataFrame, min_s: float = 0.8) -> tuple[Protocol, lis
     if usable.sum() < 10:
         return Protocol("auto", 1, (), source="auto"), ["too few usable frames to find epochs"]
     base = frames.loc[usable].median(numeric_only=True)
-    thresholds = {"smile": 1.5, "pucker": 1.5, "eye_closure": 3.0, "brow_raise": 1.5}
+    rest_ap = np.mean([base[f"eye_aperture_{s}_mm"] for s in SIDES])
+    # Thresholds: mm of corner or brow movement; mm of eye closing (half the aperture).
+    thresholds = {"smile": 1.5, "pucker": 1.5, "eye_closure": 0.5 * rest_ap, "brow_raise": 1.5}
     scores = {}
     for m, thr in thresholds.items():
         sig = movement_signal(frames, m, base)
+        if m == "eye_closure":  # eyes shut longer than a blink outrank anything else
+            sig = np.where(sig >= thr, 100.0 * sig, sig)
         if m in ("smile", "pucker"):
-            dx = np.nanmean([frames[f"mouth_corner_{s}_x_mm"] - base[f"mouth_corner_{s}_x_mm"]
-                             for s in SIDES], axis=0)
+            dx = sum(frames[f"mouth_corner_{s}_x_mm"].to_numpy() - base[f"mouth_corner_{s}_x_mm"]
+                     for s in SIDES) / 2
             sig = np.where(dx >= 0, sig, 0.0) if m == "smile" else np.where(dx < 0, sig, 0.0)
         scores[m] = np.where(usable, np.nan_to_num(sig) / thr, 0.0)
     stack = np.stack(list(scores.values()))
