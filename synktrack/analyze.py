@@ -280,13 +280,18 @@ def analyze_recording(
         session["columns"]["session.csv"] = session_columns()
         session["columns"]["epochs.csv"] = EPOCH_COLUMNS
     session["timings"]["analysis_s"] = round(time.perf_counter() - t1, 3)
-    files = write_outputs(out, rec, frames, session, epochs_table, row)
+    summary = None
     try:
-        files["summary"] = _summary(out, rec, frames, epochs_table, snapshots or {},
-                                    mirrored, proto if isinstance(proto, Protocol) else None,
-                                    subject)
+        out.mkdir(parents=True, exist_ok=True)
+        summary = _summary(out, rec, frames, epochs_table, snapshots or {}, mirrored,
+                           proto if isinstance(proto, Protocol) else None, subject)
     except Exception as err:  # a figure must never cost the measurements
-        session.setdefault("warnings", []).append(f"summary figure not drawn: {err}")
+        message = f"summary figure not drawn: {type(err).__name__}: {err}".splitlines()[0]
+        session["input"].setdefault("warnings", []).append(message)
+        warnings.warn(message, stacklevel=2)
+    files = write_outputs(out, rec, frames, session, epochs_table, row)
+    if summary is not None:
+        files["summary"] = summary
     if row is not None and history is not None:
         append_session(history, row)
         files["history"] = Path(history)

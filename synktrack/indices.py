@@ -106,7 +106,8 @@ def epochs_analyze(frames: pd.DataFrame, epochs: pd.DataFrame,
             )
             # Time-resolved coupling over the epoch's frames (ramps included).
             win = frames.loc[ep["_window"] & eye_ok]
-            narrow = 100 * (rest_ap - win[c["ap"]].to_numpy()) / rest_ap
+            with np.errstate(divide="ignore", invalid="ignore"):  # closed eyes at rest
+                narrow = 100 * (rest_ap - win[c["ap"]].to_numpy()) / rest_ap
             exc = np.hypot(win[c["x"]].to_numpy() - rest[c["x"]].median(),
                            win[c["y"]].to_numpy() - rest[c["y"]].median())
             if ep["movement"] in ("smile", "pucker"):

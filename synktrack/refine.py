@@ -10,10 +10,10 @@ landmarks. Here the image itself decides, with the landmarks as a guide:
   transform maps each frame back onto the reference image;
 * **tracked points**: mouth corners are tracked the same way, so their
   movement is what the pixels show, not what the model expects;
-* **lid margins**: in an eye-aligned patch of fixed scale, a strip of lid
-  skin just outside each margin is found again by normalised cross-correlation
-  along the eye's vertical, which gives how far each lid moved since the
-  reference frame.
+* **lid margins** (:mod:`synktrack.lids`): in an eye-aligned patch of fixed
+  scale, both lids are matched as layers sliding over the eyeball of an
+  open-eye template frame, by normalised cross-correlation, with the lid
+  landmarks as a prior; shut eyes are left to the landmarks.
 
 Everything runs per frame on small windows (well under a millisecond).
 Tracking falls back to the landmark when the flow is unreliable.
@@ -47,6 +47,7 @@ _LIDS = {"right": (2, 3), "left": (4, 5)}
 HEAD_POINTS = (168, 6, 197, 195, 5, 4, 133, 362, 243, 463, 122, 351, 196, 419)
 PATCH = 15  # likeness patch around corners and brows (pixels)
 NCC_LOW, NCC_HIGH = 0.7, 0.9  # below: landmark only; above: image tracking only
+MAX_CORRECTION = 0.15  # image registration may move the face <= this x inter-canthal distance
 HEAD_WINDOW = 13  # small: weakly textured rigid skin must not follow nearby moving skin
 _EYES_OPEN_MAX_BLINK = 0.35
 _MAX_WAIT = 15  # face frames to wait for open eyes before taking a reference anyway
@@ -183,16 +184,18 @@ class ImageRefiner:
                                     levels=1 if self._prev_to_ref is not None else None,
                                     window=HEAD_WINDOW)
         to_ref = similarity(head_cur[ok_h], head_ref[ok_h]) if ok_h.sum() >= 5 else None
-        if to_ref is not None:
-            # Disagreeing with the landmarks by half the inter-canthal distance: lost.
-            gap = np.abs(_apply(to_ref, head_cur) - _apply(from_landmarks, head_cur)).max()
-            if gap > 0.5 * np.linalg.norm(head_ref[6] - head_ref[7]):
-                to_ref = None
         if to_ref is None:
-            to_ref = from_landmarks
             self._prev_to_ref = None
-        else:
-            self._prev_to_ref = to_ref
+            return from_landmarks
+        # The image may correct the landmarks' expression-driven bias (a few pixels), never
+        # overrule them: beyond that it has lost track. Compare where both put the face box.
+        lo, hi = points_px.min(axis=0), points_px.max(axis=0)
+        box = np.array([lo, hi, [lo[0], hi[1]], [hi[0], lo[1]]])
+        gap = float(np.abs(_apply(to_ref, box) - _apply(from_landmarks, box)).max())
+        bound = MAX_CORRECTION * float(np.linalg.norm(head_ref[6] - head_ref[7]))
+        weight = float(np.clip(2.0 - gap / bound, 0.0, 1.0))
+        self._prev_to_ref = to_ref if weight > 0 else None
+        to_ref = weight * to_ref + (1.0 - weight) * from_landmarks
         return to_ref
 
     def _flow(self, gray: np.ndarray, ref_pts: np.ndarray, guess: np.ndarray,

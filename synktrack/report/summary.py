@@ -214,8 +214,7 @@ def _traces(axes: np.ndarray, frames: pd.DataFrame) -> None:
         if centre:
             ax.axhline(0.0, color="#999999", lw=0.6, zorder=0.5)
         ax.set_ylabel(ylabel)
-    if np.isfinite(t).any():
-        if np.nanmax(t) > np.nanmin(t):
+    if np.isfinite(t).any() and np.nanmax(t) > np.nanmin(t):
         axes[-1].set_xlim(np.nanmin(t), np.nanmax(t))
 
 
