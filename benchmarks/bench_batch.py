@@ -8,9 +8,13 @@ Cuts ``--clips`` distinct 640x360 clips of ``--frames`` frames from
 ``../shared/media/videos/pyfeat__WolfgangLanger_Pexels.mp4`` (segments, and their
 mirror images), then times :func:`synktrack.batch.batch` on them with 1 local worker,
 2 local workers and a local Dask cluster (a scheduler and 2 one-thread worker
-processes). Every run starts from an empty output folder and includes starting the
-workers and loading the model. Prints the scaling ratio (goal: >= 1.8 for 2 workers
-on 2 free cores) and the CPU cores the workers kept busy.
+processes, with and without Dask's sampling profiler). Every run starts from an empty
+output folder and includes starting the workers and loading the model.
+
+Prints the scaling ratio (goal: >= 1.8 for 2 workers on 2 free cores), the CPU cores
+the workers kept busy and their CPU time per frame: on a shared machine, fewer busy
+cores than workers means other programs took the rest, and CPU time per frame is the
+figure that does not depend on them.
 """
 
 from __future__ import annotations
@@ -53,24 +57,39 @@ def make_clips(folder: Path, n_clips: int, n_frames: int, source: Path = SOURCE)
     return paths
 
 
-def timed(label: str, run: Callable[[Path], BatchResult], out: Path) -> dict[str, Any]:
-    """Run one batch into an empty folder; throughput and CPU use of the workers."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def _cpu_s(who: int = resource.RUSAGE_SELF) -> float:
+    use = resource.getrusage(who)
+    return use.ru_utime + use.ru_stime
+
+
+def timed(label: str, run: Callable[[Path], BatchResult], out: Path,
+          client: Any = None) -> dict[str, Any]:
+    """Run one batch into an empty folder; throughput and CPU use of the workers.
+
+    Local workers are counted when they have been joined (``RUSAGE_CHILDREN``),
+    Dask workers by asking each of them.
+    """
+    def cpu() -> float:
+        if client is None:
+            return _cpu_s(resource.RUSAGE_CHILDREN)
+        return sum(client.run(_cpu_s).values())
+
+    before = cpu()
     t0 = time.perf_counter()
     result = run(out)
     wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    used = cpu() - before
     done = result.of("done")
     if len(done) != len(result.outcomes):
         raise SystemExit(f"{label}: {len(result.of('failed'))} clips failed; see {out}")
     frames = sum(o.frames for o in done)
     row = {"label": label, "clips": len(done), "frames": frames, "wall_s": wall,
            "clips_per_min": 60 * len(done) / wall, "frames_per_s": frames / wall,
-           "worker_cores": cpu / wall}
-    print(f"{label:<22} {len(done):>3} clips {frames:>5} frames {wall:7.1f} s  "
+           "worker_cores": used / wall, "cpu_ms_per_frame": 1000 * used / max(frames, 1)}
+    print(f"{label:<30} {len(done):>3} clips {frames:>5} frames {wall:7.1f} s  "
           f"{row['clips_per_min']:6.2f} clips/min {row['frames_per_s']:6.1f} frames/s  "
-          f"workers kept {row['worker_cores']:.2f} cores busy", flush=True)
+          f"workers: {row['worker_cores']:.2f} cores busy, "
+          f"{row['cpu_ms_per_frame']:.0f} CPU ms/frame", flush=True)
     return row
 
 
@@ -95,14 +114,18 @@ def main(argv: list[str] | None = None) -> int:
                       partial(batch, clips, jobs=j, model=args.model), root / f"out{j}")
                 for j in (1, 2)]
         if not args.no_dask:
+            import dask
             from distributed import Client, LocalCluster
 
-            with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                              host="127.0.0.1", dashboard_address=None) as cluster, \
-                    Client(cluster) as client:
-                rows.append(timed("dask, 2 workers",
-                                  partial(batch, clips, executor=client, model=args.model),
-                                  root / "outd"))
+            for profile in (True, False):  # Dask's sampling profiler costs CPU on every task
+                with dask.config.set({"distributed.worker.profile.enabled": profile}), \
+                        LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                     host="127.0.0.1", dashboard_address=None) as cluster, \
+                        Client(cluster) as client:
+                    label = "dask, 2 workers" + ("" if profile else ", no profiler")
+                    rows.append(timed(label, partial(batch, clips, executor=client,
+                                                     model=args.model),
+                                      root / f"outd{int(profile)}", client))
     base = rows[0]["frames_per_s"]
     for row in rows[1:]:
         print(f"scaling {row['label']} vs 1 worker: {row['frames_per_s'] / base:.2f}x")

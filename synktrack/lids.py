@@ -14,22 +14,28 @@ model:
 
 Every candidate image is linear in the template, so the normalised
 cross-correlation (NCC) of a frame with a whole grid of ``(d_up, d_lo)``
-candidates costs a few small matrix products (precomputed per template),
-searched coarse to fine.
+candidates costs a few small matrix products (precomputed per template).
 
 The landmarks are not thrown away. Their lid positions act as a broad prior
 on the shifts, and the image's NCC surface as a likelihood that is sharp when
 the model explains the patch well (a clear peak wins) and flat when it does
 not (gaze, pose or expression changed the eye beyond the model: the
-landmarks win). A closed eye shows no margin to match, and the landmarks do
-see full closure, so as the landmark aperture drops below a third of the
-template's the estimate hands over to the landmarks, smoothly; the hand-over
-weight may drop at once but recovers over a few frames, so the series never
-flickers between the two measures.
+landmarks win). A shut eye shows no margin to match, and the landmarks do
+see full closure, so as the landmark aperture drops from a third to a sixth
+of the template's the estimate hands over to the landmarks, smoothly (so it
+does for a lost eye, e.g. a hand over it); the hand-over weight may drop at
+once but recovers over a few frames, so the series never flickers between
+the two measures.
+
+Templates come from an open eye (low eyeBlink score); one taken on eyes that
+were shut or still opening is replaced once they open. Each frame's patch is
+placed by the head registration while it agrees with the canthi, else by the
+canthi themselves (head turns), and the eyeball follows the iris landmark.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -51,8 +57,9 @@ class LidSettings:
 
     Attributes
     ----------
-    half_cols
-        Half width of the matched band around the eye centre.
+    half_cols, col_step
+        Half width of the matched band around the eye centre, and the
+        stride of its columns.
     skin
         Lid skin matched beyond each margin, in rest apertures.
     far_weight
@@ -60,9 +67,8 @@ class LidSettings:
         away from the margin folds and bunches rather than sliding.
     eye_weight
         Weight of the eyeball between the margins.
-    step, coarse
-        Candidate grid step; the search first visits every ``coarse``-th
-        candidate, then the fine grid around the best, then a parabola.
+    step
+        Candidate grid step; the best candidate is refined by a parabola.
     upper_range, lower_range
         Candidate lid shifts, in rest apertures.
     prior_sigma
@@ -89,10 +95,6 @@ class LidSettings:
         For ``settle`` frames after a template, a wider open eye (landmark
         aperture above ``widen`` times the template's) replaces it: eyes
         still opening at the start of a clip.
-    refresh_score, refresh_frames
-        A template whose best NCC stays below ``refresh_score`` for
-        ``refresh_frames`` frames of an open, unnarrowed eye (head turned,
-        lighting changed) is taken again, from the current estimate.
     place_tol
         Disagreement of the head registration with the canthi up to which it
         places the patch; beyond three times this, the canthi do.
@@ -106,8 +108,7 @@ class LidSettings:
     skin: float = 0.7
     far_weight: float = 0.3
     eye_weight: float = 0.35
-    step: float = 0.25
-    coarse: int = 4
+    step: float = 0.5
     upper_range: tuple[float, float] = (-0.6, 1.05)
     lower_range: tuple[float, float] = (-0.8, 0.3)
     prior_sigma: float = 0.25
@@ -122,8 +123,6 @@ class LidSettings:
     reopen: float = 1.3
     settle: int = 15
     widen: float = 1.15
-    refresh_score: float = 0.0
-    refresh_frames: int = 15
     place_tol: float = 1.0
     gaze_deadband: tuple[float, float] = (1.5, 2.5)
 
@@ -146,23 +145,24 @@ def eye_canon(points: np.ndarray, label: str, y0: float | None = None) -> np.nda
     by default ``y0`` puts the centre lid pair's mid-point on the middle row.
     """
     e = EYE[label]
-    outer, inner = points[e["outer"]], points[e["inner"]]
-    axis = inner - outer
-    width = float(np.hypot(axis[0], axis[1]))
-    if not np.isfinite(width) or width < 8:
+    ox, oy = (float(v) for v in points[e["outer"]])
+    ix, iy = (float(v) for v in points[e["inner"]])
+    ax, ay = ix - ox, iy - oy
+    width = math.hypot(ax, ay)
+    if not math.isfinite(width) or width < 8:
         return None
-    ang = np.arctan2(axis[1], axis[0])
-    if abs(ang) > np.pi / 2:  # keep "down" in the patch pointing down the face
-        ang -= np.sign(ang) * np.pi
-    k = EYE_PX / width
-    c, s = np.cos(ang) * k, np.sin(ang) * k
-    rot = np.array([[c, s], [-s, c]])
-    mid = (outer + inner) / 2
+    if ax < 0:  # keep "down" in the patch pointing down the face
+        ax, ay = -ax, -ay
+    c, s = ax * EYE_PX / width**2, ay * EYE_PX / width**2
+    mx, my = (ox + ix) / 2, (oy + iy) / 2
     if y0 is None:
         up, lo = e["pairs"][0]
-        y0 = PATCH_H / 2 - float((rot @ ((points[up] + points[lo]) / 2 - mid))[1])
-    shift = np.array([PATCH_W / 2, y0]) - rot @ mid
-    return np.vstack([np.column_stack([rot, shift]), [0.0, 0.0, 1.0]])
+        dx = (points[up, 0] + points[lo, 0]) / 2 - mx
+        dy = (points[up, 1] + points[lo, 1]) / 2 - my
+        y0 = PATCH_H / 2 - float(-s * dx + c * dy)
+    return np.array([[c, s, PATCH_W / 2 - (c * mx + s * my)],
+                     [-s, c, y0 - (-s * mx + c * my)],
+                     [0.0, 0.0, 1.0]])
 
 
 def warp_patch(gray: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -260,15 +260,8 @@ class LidTemplate:
 
         self._mu, self._su = layer(self.du, mu, 1.0)
         self._ml, self._sl = layer(self.dl, ml, -1.0)
-        # Coarse candidate sets contain the zero shift.
-        k = max(settings.coarse, 1)
-        self._cu = np.arange(int(np.argmin(np.abs(self.du))) % k, len(self.du), k)
-        self._cl = np.arange(int(np.argmin(np.abs(self.dl))) % k, len(self.dl), k)
-        self._coarse_u = (np.ascontiguousarray(self._mu[:, self._cu]), self._su[:, self._cu])
-        self._coarse_l = (np.ascontiguousarray(self._ml[:, self._cl]), self._sl[:, self._cl])
         gap = float((ml - mu).min())
         self._valid = (self.du[:, None] - self.dl[None]) <= gap + step
-        self._valid_c = self._valid[self._cu][:, self._cl]
         self.texture = float(ref[self.rows][:, self.cols].std())
         self.iris = np.zeros(2)  # iris centre in the template frame (canonical px)
         self._w32 = w.astype(np.float32)
@@ -358,32 +351,22 @@ class LidTemplate:
             return sharp * (ncc - top) - ((du[:, None] - prior[0]) ** 2
                                           + (dl[None] - prior[1]) ** 2) / var
 
-        # Coarse grid, then the fine grid around its best candidate.
-        cu, cl = self._cu, self._cl
-        ncc = self._ncc(self._coarse_u, self._coarse_l, self._valid_c, frame)
-        coarse_top = float(ncc.max())
-        post = posterior(ncc, self.du[cu], self.dl[cl], coarse_top)
-        ci, cj = np.unravel_index(int(np.argmax(post)), post.shape)
-        k = max(s.coarse, 1)
-        iu = slice(max(cu[ci] - k, 0), min(cu[ci] + k + 1, len(self.du)))
-        il = slice(max(cl[cj] - k, 0), min(cl[cj] + k + 1, len(self.dl)))
-        ncc = self._ncc((self._mu[:, iu], self._su[:, iu]), (self._ml[:, il], self._sl[:, il]),
-                        self._valid[iu, il], frame)
-        top = max(float(ncc.max()), coarse_top)
-        post = posterior(ncc, self.du[iu], self.dl[il], top)
+        ncc = self._ncc((self._mu, self._su), (self._ml, self._sl), self._valid, frame)
+        top = float(ncc.max())
+        post = posterior(ncc, self.du, self.dl, top)
         i, j = np.unravel_index(int(np.argmax(post)), post.shape)
-        d_up = self.du[iu][i] + _vertex(post[:, j], int(i)) * self.step
-        d_lo = self.dl[il][j] + _vertex(post[i, :], int(j)) * self.step
+        d_up = self.du[i] + _vertex(post[:, j], int(i)) * self.step
+        d_lo = self.dl[j] + _vertex(post[i, :], int(j)) * self.step
         return LidMatch(float(d_up), float(d_lo), float(ncc[i, j]), top)
 
 
 def _vertex(v: np.ndarray, i: int) -> float:
     """Sub-sample offset of a peak from a parabola through its neighbours."""
-    if 0 < i < len(v) - 1 and np.isfinite(v[i - 1]) and np.isfinite(v[i + 1]):
-        a, b, c = v[i - 1], v[i], v[i + 1]
+    if 0 < i < len(v) - 1:
+        a, b, c = float(v[i - 1]), float(v[i]), float(v[i + 1])
         den = a - 2 * b + c
-        if den < 0:
-            return float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
+        if math.isfinite(a) and math.isfinite(c) and den < 0:
+            return min(max(0.5 * (a - c) / den, -0.5), 0.5)
     return 0.0
 
 
@@ -426,7 +409,6 @@ class EyeLids:
         self._narrow = False  # template taken before the eye was seen open
         self._waited = 0
         self._age = 0  # open-eye frames since the template was taken
-        self._poor = 0  # consecutive frames of poor fit
 
     def update(self, gray: np.ndarray, points_px: np.ndarray, blink: float,
                to_ref: np.ndarray | None = None) -> tuple[np.ndarray, float] | None:
@@ -478,10 +460,10 @@ class EyeLids:
         tpl = self.template
         # The iris's move since the template, beyond the landmark's own jitter.
         move = _apply(canon, points_px[[self._iris]])[0] - tpl.iris
-        gaze = np.sign(move) * np.clip(np.abs(move) - np.asarray(s.gaze_deadband), 0.0,
-                                       0.3 * EYE_PX)
+        gx, gy = (math.copysign(min(max(abs(float(m)) - d, 0.0), 0.3 * EYE_PX), float(m))
+                  for m, d in zip(move, s.gaze_deadband, strict=True))
         prior = (float(lm[0]) - tpl.up_y, float(lm[1]) - tpl.lo_y)
-        found = tpl.match(warp_patch(gray, canon), (float(gaze[0]), float(gaze[1])), prior)
+        found = tpl.match(warp_patch(gray, canon), (gx, gy), prior)
         self.last = found
         w = _smoothstep(found.top, s.score_lost, s.score_sure) \
             * _smoothstep(ratio, s.closed, s.opened)
@@ -491,11 +473,6 @@ class EyeLids:
         lo = w * (tpl.lo_y + found.d_lo) + (1 - w) * lm[1]
         pts = _apply(cv2.invertAffineTransform(canon[:2]),
                      np.array([[PATCH_W / 2, up], [PATCH_W / 2, lo]]))
-        # A template that no longer fits an open, unnarrowed eye is taken again here.
-        poor = found.top < s.refresh_score and blink <= s.open_blink and 0.8 < ratio < 1.25
-        self._poor = self._poor + 1 if poor else 0
-        if self._poor >= s.refresh_frames:
-            self._build(gray, points_px, to_ref3, narrow=False, anchor=pts)
         return pts, w
 
     def _place(self, points_px: np.ndarray, to_ref3: np.ndarray | None) -> np.ndarray | None:
@@ -517,8 +494,8 @@ class EyeLids:
         return (1.0 - a) * by_head + a * by_eye
 
     def _build(self, gray: np.ndarray, points_px: np.ndarray, to_ref3: np.ndarray | None,
-               narrow: bool, anchor: np.ndarray | None = None) -> bool:
-        """Take the template from this frame; margins from the landmarks or ``anchor``."""
+               narrow: bool) -> bool:
+        """Take the template from this frame, its margins where the landmarks have them."""
         canon = eye_canon(points_px, self.label)
         if canon is None:
             return False
@@ -526,11 +503,6 @@ class EyeLids:
         c = _apply(canon, points_px)
         up_y, lo_y = float(c[self._up, 1]), float(c[self._lo, 1])
         upper, lower = _curve(c[list(e["upper"])]), _curve(c[list(e["lower"])])
-        if anchor is not None:  # keep the series continuous: margins where they are now
-            a = _apply(canon, anchor)[:, 1]
-            upper = (upper[0], upper[1] + a[0] - up_y)
-            lower = (lower[0], lower[1] + a[1] - lo_y)
-            up_y, lo_y = float(a[0]), float(a[1])
         tpl = LidTemplate(warp_patch(gray, canon), upper, lower, up_y, lo_y, self.settings)
         if tpl.texture < 2.0:
             return False
@@ -541,7 +513,6 @@ class EyeLids:
         self._lm_aperture = max(float(c[self._lo, 1] - c[self._up, 1]), 1.0)
         self._narrow = narrow
         self._age = 0
-        self._poor = 0
         return True
 
     def _points(self, points_px: np.ndarray, to_ref3: np.ndarray | None, up_y: float,

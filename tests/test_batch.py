@@ -135,6 +135,47 @@ def test_no_clip_found_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert not (tmp_path / "out").exists()
 
 
+def test_a_clip_that_kills_its_worker_is_retried_then_listed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    submitted: list[str] = []
+
+    class CrashingPool(cf.ThreadPoolExecutor):
+        """Stands in for the spawned pool: the "bad" clip breaks it, as a segfault would."""
+
+        def __init__(self, max_workers: int, **_: object) -> None:
+            super().__init__(max_workers)
+
+        def submit(self, fn, /, *args, **kwargs):
+            task = args[0]
+            submitted.append(task.clip_path)
+            if task.clip_path == "bad":
+                fut: cf.Future[bt.ClipOutcome] = cf.Future()
+                fut.set_exception(BrokenProcessPool("worker died"))
+                return fut
+            return super().submit(bt.ClipOutcome, task.clip_path, task.path, "done")
+
+    monkeypatch.setattr(bt.cf, "ProcessPoolExecutor", CrashingPool)
+    tasks = [bt.ClipTask(path=f"/x/{n}", clip_path=n, clip_id=n, sha256="0" * 64, out_dir="/x",
+                         settings={}, settings_hash="h") for n in ("a", "bad", "b")]
+    outcomes: list[bt.ClipOutcome] = []
+    bt._execute(tasks, None, 2, outcomes.append)
+    assert sorted(submitted) == ["a", "b", "bad", "bad"]
+    status = {o.clip_path: (o.status, o.category) for o in outcomes}
+    assert status == {"a": ("done", ""), "b": ("done", ""), "bad": ("failed", "worker")}
+
+
+def test_one_batch_per_output_folder(tmp_path: Path, model_path: Path) -> None:
+    from filelock import FileLock
+
+    (tmp_path / "a.mp4").write_bytes(b"not analysed")
+    out = tmp_path / "out"
+    out.mkdir()
+    with FileLock(str(out / bt.LOCK_NAME)), pytest.raises(OutputError, match="another"):
+        bt.batch([tmp_path / "a.mp4"], out)
+
+
 # --------------------------------------------------------------------------- real clips
 
 
@@ -192,7 +233,7 @@ def test_failures_are_listed_and_the_batch_goes_on(local_run: bt.BatchResult) ->
     for cid in sessions["clip_id"]:
         marker = json.loads((out / "clips" / cid / "done.json").read_text())
         assert {"input_sha256", "settings_hash", "files"} <= set(marker)
-    assert not (out / "clips" / bt.clip_id("corrupt.mp4", "0" * 64)).exists()
+    assert not list((out / "clips").glob("corrupt-*"))  # nothing was written for it
     assert no_tmp_files(out)
 
 
@@ -214,6 +255,10 @@ def test_resume_skips_done_clips_and_redoes_an_interrupted_one(
                        protocol=media / "mini.toml", affected_side="left")
     assert counting.calls == ["sim.mp4", "sim.mp4"] and len(res.of("done")) == 1
     assert res.sessions.set_index("clip_path").loc["sim.mp4", "affected_side"] == "left"
+    with cf.ThreadPoolExecutor(2) as pool:  # no protocol: the clip's old epochs go
+        res = bt.batch([media / "study" / "sub" / "sim.mp4"], out, executor=pool)
+    assert "sim.mp4" not in set(res.epochs["clip_path"]) and len(res.sessions) == 3
+    assert res.sessions.set_index("clip_path")["protocol"].isna()["sim.mp4"]
 
 
 @pytest.mark.slow
@@ -265,8 +310,7 @@ def test_manifest_fields_are_applied(media: Path, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_ctrl_c_stops_the_workers_and_a_rerun_finishes(media: Path, tmp_path: Path) -> None:
-    import psutil
-
+    psutil = pytest.importorskip("psutil")
     out = tmp_path / "out"
     clips = [media / "study" / "sub" / "sim.mp4", media / "study" / SINGLE,
              media / "study" / "sub" / MALE]
@@ -286,7 +330,8 @@ def test_ctrl_c_stops_the_workers_and_a_rerun_finishes(media: Path, tmp_path: Pa
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive
     assert no_tmp_files(out)
     done_before = len(pd.read_csv(out / "sessions.csv"))
     assert 1 <= done_before < 3
@@ -315,12 +360,17 @@ def _tmpfs(path: Path, options: str) -> Iterator[None]:
 @pytest.fixture
 def read_only_dir(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "ro"
-    if os.geteuid() != 0:
-        path.mkdir()
-        path.chmod(0o555)
+    path.mkdir()
+    path.chmod(0o555)
+    try:
+        (path / "probe").touch()  # root (or CAP_DAC_OVERRIDE) writes anyway
+    except PermissionError:
         yield path
         path.chmod(0o755)
         return
+    (path / "probe").unlink()
+    path.chmod(0o755)
+    path.rmdir()
     with _tmpfs(path, "ro,size=1m"):
         yield path
 

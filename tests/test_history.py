@@ -252,8 +252,6 @@ def test_cli_analyze_history_appends_one_row(tmp_path: Path, shared_dir: Path,
     assert not [p for p in history.parent.iterdir() if p.name.endswith(".tmp")]
 
 
-@pytest.mark.xfail(strict=True, reason="library: read_history turns every all-digit column into "
-                   "numbers, so subject '007' reads back as 7 (see report)")
 def test_text_columns_stay_text(tmp_path: Path) -> None:
     path = tmp_path / "history.csv"
     for i in range(2):

@@ -494,9 +494,6 @@ def test_face_lost_during_an_epoch() -> None:
     assert res.ix[col("eye_narrowing_pucker", "left")] == pytest.approx(0.0, abs=0.5)
 
 
-@pytest.mark.xfail(strict=True, reason="library: movement_signal takes np.nanmean over frames "
-                   "with no face, and numpy's 'Mean of empty slice' RuntimeWarning reaches the "
-                   "user's terminal (see report)")
 def test_face_lost_raises_no_numpy_warnings() -> None:
     smile2 = [s for s in FULL.steps if s.movement == "smile"][1]
     frames = lose_face(make_frames(FULL, healthy_moves()), smile2.start_s + 0.5, smile2.end_s)

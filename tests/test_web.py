@@ -674,4 +674,14 @@ def test_judge_asks_kindly_for_a_repeat(model_path: Path) -> None:
     assert not ok and msg == FORCEFUL, numbers
     ok, msg, _ = judge_attempt(rec, "smile", 6.0, 8.0, (0.0, 2.0))
     assert not ok and msg == FACE_LOST
+    # judged on recent frames only, with the reference frame kept in front
+    from synktrack.web.steps import recent_frames
+
+    ref = rec.attrs["reference_frame"]
+    part = recent_frames(rec, 4.0)
+    assert part.n_frames == 41 and part.attrs["reference_frame"] == 0
+    assert np.all(np.diff(part.time_s) > 0)
+    np.testing.assert_array_equal(part.landmarks[0], rec.landmarks[ref])
+    ok, msg, _ = judge_attempt(rec, "smile", 6.0, 8.0, (4.0, 6.0))  # through the slice
+    assert not ok and msg == FACE_LOST
     assert "No problem" in FACE_LOST and "gentle" in FORCEFUL

@@ -27,7 +27,7 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Console-script entry point: one line per error, meaningful exit codes."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except SynktrackError as err:
         print(f"synktrack: error: {err}", file=sys.stderr)
         sys.exit(err.exit_code)
@@ -46,3 +46,7 @@ def main() -> None:
             print("synktrack: aborted", file=sys.stderr)
             sys.exit(130)
         raise
+    if isinstance(code, int) and code:  # Typer returns typer.Exit(n) and Ctrl-C (130)
+        if code == 130:
+            print("synktrack: interrupted; finished outputs were kept", file=sys.stderr)
+        sys.exit(code)

@@ -76,6 +76,8 @@ class LiveSession:
         self.summary: dict[str, Any] | None = None
         self.session_dir: Path | None = None
         self.timings: dict[str, float] = {}
+        self.snapshots: dict[str, tuple[int, np.ndarray]] = {}  # used only if the video is kept
+        self._move_at: float | None = None
         self.decoder.start()
 
     # ---------------------------------------------------------------- frames
@@ -85,10 +87,19 @@ class LiveSession:
         with self._tlock:
             if self.summary is None:
                 self.tracker.process(rgb, time_s)
+                self._snapshot(rgb, time_s)
         self.landmark_s += time.perf_counter() - t0
         with self._progress:
             self.processed_s = time_s
             self._progress.notify_all()
+
+    def _snapshot(self, rgb: np.ndarray, time_s: float) -> None:
+        """Keep the rest (reference) frame and one smile frame for the summary figure."""
+        if "rest" not in self.snapshots and self.tracker.reference is not None:
+            self.snapshots["rest"] = (self.tracker.reference, rgb)
+        if "move" not in self.snapshots and self._move_at is not None and \
+                time_s >= self._move_at - self.shift_s:
+            self.snapshots["move"] = (len(self.tracker) - 1, rgb)
 
     def add_chunk(self, seq: int, data: bytes) -> bool:
         """Add recorder chunk number ``seq`` (0-based); chunks may arrive out of order.
@@ -119,6 +130,8 @@ class LiveSession:
         """The page began step ``index`` (try ``attempt``) at ``start_s`` on its clock."""
         movement = self.protocol.steps[index].movement
         self.attempts[(index, attempt)] = Attempt(index, attempt, movement, start_s)
+        if movement == "smile" and self._move_at is None:
+            self._move_at = start_s + min(1.5, 0.5 * self.protocol.steps[index].duration_s)
 
     def step_end(self, index: int, attempt: int, end_s: float,
                  wait_s: float = 6.0) -> dict[str, Any]:
@@ -225,6 +238,7 @@ class LiveSession:
             subject=self.subject, affected_side=self.affected_side, protocol=self.protocol,
             performed=proto, source=SOURCE, complete=complete, stopped_because=reason,
             input_info=inp, video=self.video_path if keep else None, video_name=VIDEO_NAME,
+            snapshots=self.snapshots if keep else None,
             extra={"first_frame_recorder_s": self.shift_s,
                    "attempts": [a.to_dict() for a in sorted(self.attempts.values(),
                                                             key=lambda a: a.start_s)]})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -108,7 +108,28 @@ def judge_attempt(rec: Recording, movement: str, start_s: float, end_s: float,
         return True, "", {}
     with warnings.catch_warnings():  # frames without a face give all-NaN slices
         warnings.simplefilter("ignore", RuntimeWarning)
-        return _judge(rec, movement, start_s, end_s, rest, rules)
+        recent = recent_frames(rec, rest[0] if rest is not None else start_s)
+        return _judge(recent, movement, start_s, end_s, rest, rules)
+
+
+def recent_frames(rec: Recording, from_s: float) -> Recording:
+    """The frames from ``from_s`` on, keeping the reference frame (cheap to measure).
+
+    Registration needs the clip's reference frame; when it lies earlier it is
+    put first (just before ``from_s``), so a judgement costs the same at the
+    end of a long session as at its start.
+    """
+    ref = rec.attrs.get("reference_frame")
+    idx = np.flatnonzero(rec.time_s >= from_s)
+    if ref is None or not len(idx) or idx[0] == 0:
+        return rec
+    if ref >= idx[0]:
+        return replace(rec.isel(slice(int(idx[0]), None)),
+                       attrs={**rec.attrs, "reference_frame": int(ref - idx[0])})
+    out = rec.isel(np.concatenate([[int(ref)], idx]))
+    times = out.time_s.copy()
+    times[0] = times[1] - 1e-3
+    return replace(out, time_s=times, attrs={**rec.attrs, "reference_frame": 0})
 
 
 Verdict = tuple[bool, str, dict[str, float]]

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from synktrack.analyze import SESSION_CSV, analyze_recording
@@ -47,6 +48,8 @@ class SessionInfo:
     extra: dict[str, Any] = field(default_factory=dict)
     video: Path | None = None  # raw video to keep in the session folder (moved there)
     video_name: str = "video.webm"
+    # Face pictures for the summary figure: only when the patient keeps the video.
+    snapshots: dict[str, tuple[int, np.ndarray]] | None = None
 
 
 def store_session(rec: Recording, info: SessionInfo,
@@ -66,7 +69,8 @@ def store_session(rec: Recording, info: SessionInfo,
             try:
                 result = analyze_recording(
                     rec, tmp, protocol=info.performed, affected_side=info.affected_side,
-                    subject=info.subject, mirrored=False, model=model, input_info=inp)
+                    subject=info.subject, mirrored=False, model=model, input_info=inp,
+                    snapshots=info.snapshots if kept else None)
                 row = result.session_row
             except NoFaceError:
                 row = _read_row(tmp / SESSION_CSV)
