@@ -273,21 +273,33 @@ class LidTemplate:
         Rows are sampled between the template's margins only, so the eyeball
         never borrows lid skin.
         """
+        xs = self.cols - gaze[0]  # per column
         if gaze == (0.0, 0.0):
             top, bot = self._eye_rows
-            xs = self.cols[None, :] + np.zeros_like(self._ys)
         else:
-            xs = self.cols[None, :] - gaze[0] + np.zeros_like(self._ys)
             top = np.interp(xs, *self._upper) - 0.5
             bot = np.maximum(np.interp(xs, *self._lower) + 0.5, top)
-        ys = np.clip(self._ys - gaze[1], top, bot)
-        out = cv2.remap(self._ref32, xs.astype(np.float32), ys.astype(np.float32),
-                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        ys = np.clip(self._ys - gaze[1], top, bot).astype(np.float32)
+        xs32 = np.broadcast_to(xs.astype(np.float32), ys.shape)
+        out = cv2.remap(self._ref32, np.ascontiguousarray(xs32), ys, cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REPLICATE)
         return out.ravel()
 
-    def _frame(self, patch: np.ndarray, gaze: tuple[float, float]) -> tuple[np.ndarray, ...]:
+    def window(self, gray: np.ndarray, canon: np.ndarray) -> np.ndarray:
+        """The matched window of an image, resampled through ``canon`` (flattened).
+
+        The same as cutting it out of ``warp_patch(gray, canon)``, for less work.
+        """
+        c0, r0 = int(self.cols[0]), self.rows.start
+        m = canon[:2].copy()
+        m[:, 2] -= (c0, r0)
+        size = (int(self.cols[-1]) - c0 + 1, self.rows.stop - r0)
+        out = cv2.warpAffine(gray, m, size, flags=cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REPLICATE)
+        return out[:, :: self.settings.col_step].astype(np.float32).ravel()
+
+    def _frame(self, x: np.ndarray, gaze: tuple[float, float]) -> tuple[np.ndarray, ...]:
         """Per-frame vectors and weighted sums: the window x and the moved eyeball e."""
-        x = patch[self.rows][:, self.cols].ravel()
         e = self._still_eye if gaze == (0.0, 0.0) else self.eyeball(gaze)
         vecs = np.stack([e, x * e, e * e, x, x * x], axis=1)
         s_e, s_xe, s_ee, sx, sxx = (self._w32 @ vecs).astype(np.float64)
@@ -298,7 +310,7 @@ class LidTemplate:
     def _lid_terms(mats: np.ndarray, sums: np.ndarray,
                    vecs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One lid's share of the sums over its candidates (see :meth:`_ncc`)."""
-        r = np.matmul(mats, vecs).astype(np.float64)  # (4, n, 4)
+        r = (mats.reshape(-1, mats.shape[-1]) @ vecs).astype(np.float64).reshape(4, -1, 4)
         me, mxe, mee = r[0, :, 0], r[0, :, 1], r[0, :, 2]
         return (sums[0] - me,  # sum of w (prediction - E)
                 r[1, :, 3] - mxe,  # sum of w x (prediction - E)
@@ -323,8 +335,9 @@ class LidTemplate:
 
     def table(self, patch: np.ndarray, gaze: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
         """NCC of a patch with every (d_up, d_lo) candidate (-inf where invalid)."""
+        x = patch[self.rows][:, self.cols].ravel()
         return self._ncc((self._mu, self._su), (self._ml, self._sl), self._valid,
-                         self._frame(patch, gaze))
+                         self._frame(x, gaze))
 
     def match(self, patch: np.ndarray, gaze: tuple[float, float] = (0.0, 0.0),
               prior: tuple[float, float] | None = None) -> LidMatch:
@@ -333,14 +346,15 @@ class LidTemplate:
         Parameters
         ----------
         patch
-            Canonical patch of the frame.
+            Canonical patch of the frame, or just its window (:meth:`window`).
         gaze
             The iris's move since the template.
         prior
             Lid shifts the landmarks suggest, if any (see the module notes).
         """
         s = self.settings
-        frame = self._frame(patch, gaze)
+        x = patch[self.rows][:, self.cols].ravel() if patch.ndim == 2 else patch
+        frame = self._frame(x, gaze)
         var = 2.0 * (s.prior_sigma * self.aperture) ** 2
 
         def posterior(ncc: np.ndarray, du: np.ndarray, dl: np.ndarray,
@@ -437,7 +451,8 @@ class EyeLids:
         s = self.settings
         to_ref3 = None
         if to_ref is not None and np.isfinite(to_ref).all():
-            to_ref3 = np.vstack([to_ref, [0.0, 0.0, 1.0]])
+            to_ref3 = np.eye(3)
+            to_ref3[:2] = to_ref
         canon = self._place(points_px, to_ref3)
         if canon is None:
             return None
@@ -463,7 +478,7 @@ class EyeLids:
         gx, gy = (math.copysign(min(max(abs(float(m)) - d, 0.0), 0.3 * EYE_PX), float(m))
                   for m, d in zip(move, s.gaze_deadband, strict=True))
         prior = (float(lm[0]) - tpl.up_y, float(lm[1]) - tpl.lo_y)
-        found = tpl.match(warp_patch(gray, canon), (gx, gy), prior)
+        found = tpl.match(tpl.window(gray, canon), (gx, gy), prior)
         self.last = found
         w = _smoothstep(found.top, s.score_lost, s.score_sure) \
             * _smoothstep(ratio, s.closed, s.opened)

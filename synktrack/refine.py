@@ -43,8 +43,9 @@ TRACKED: dict[str, int] = {
 _CORNERS = slice(0, 2)
 _LK_POINTS = [0, 1, 6, 7]  # corners and brows: Lucas-Kanade from the reference
 _LIDS = {"right": (2, 3), "left": (4, 5)}
-# Textured points that do not move with expressions.
-HEAD_POINTS = (168, 6, 197, 195, 5, 4, 133, 362, 243, 463, 122, 351, 196, 419)
+# Points on and beside the nose: they do not move with expressions, and unlike the eye
+# corners they are not dragged by closing lids.
+HEAD_POINTS = (168, 6, 197, 195, 5, 4, 122, 351, 196, 419, 188, 412, 174, 399)
 PATCH = 15  # likeness patch around corners and brows (pixels)
 NCC_LOW, NCC_HIGH = 0.7, 0.9  # below: landmark only; above: image tracking only
 MAX_CORRECTION = 0.15  # image registration may move the face <= this x inter-canthal distance
@@ -192,7 +193,9 @@ class ImageRefiner:
         lo, hi = points_px.min(axis=0), points_px.max(axis=0)
         box = np.array([lo, hi, [lo[0], hi[1]], [hi[0], lo[1]]])
         gap = float(np.abs(_apply(to_ref, box) - _apply(from_landmarks, box)).max())
-        bound = MAX_CORRECTION * float(np.linalg.norm(head_ref[6] - head_ref[7]))
+        icd = float(np.linalg.norm(self._ref_pts[EYE["right"]["inner"]]
+                                   - self._ref_pts[EYE["left"]["inner"]]))
+        bound = MAX_CORRECTION * icd
         weight = float(np.clip(2.0 - gap / bound, 0.0, 1.0))
         self._prev_to_ref = to_ref if weight > 0 else None
         to_ref = weight * to_ref + (1.0 - weight) * from_landmarks

@@ -24,6 +24,7 @@ from synktrack.web.app import CheckApp
 MAX_JSON_BYTES = 64 * 1024
 MAX_FRAME_BYTES = 1024 * 1024
 MAX_CHUNK_BYTES = 16 * 1024 * 1024
+MAX_DISCARD_BYTES = 64 * 1024 * 1024  # a refused body is drained up to this, never stored
 TOKEN_HEADER = "X-Synktrack-Token"
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -136,10 +137,24 @@ class CheckHandler(BaseHTTPRequestHandler):
             return None
         n = int(length)
         if n > cap:
-            self.close_connection = True  # the body is not read
+            self.close_connection = True
             self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"body over {cap} bytes")
+            self._discard(n)
             return None
         return self.rfile.read(n)
+
+    def _discard(self, n: int) -> None:
+        """Read and drop a refused body (bounded), so the client sees the answer, not a reset."""
+        left = min(n, MAX_DISCARD_BYTES)
+        self.connection.settimeout(5.0)
+        try:
+            while left > 0:
+                got = self.rfile.read(min(left, 1 << 16))
+                if not got:
+                    break
+                left -= len(got)
+        except OSError:
+            pass
 
     def _json_body(self) -> dict[str, Any] | None:
         raw = self._body(MAX_JSON_BYTES)

@@ -499,9 +499,8 @@
     const mag = Math.pow(10, Math.floor(Math.log10(raw)));
     const tickStep = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((v) => v >= raw);
     lo = Math.floor(lo / tickStep) * tickStep;
-    hi = lo + 4 * tickStep;
-    while (hi < Math.max(...vals)) hi += tickStep;
-    const nTicks = Math.round((hi - lo) / tickStep);
+    const nTicks = Math.max(1, Math.ceil((Math.max(...vals) - lo) / tickStep - 1e-9));
+    hi = lo + nTicks * tickStep;
     const x = (i) => L + (pts.length === 1 ? (W - L - R) / 2 : i * (W - L - R) / (pts.length - 1));
     const y = (v) => T + (H - T - B) * (1 - (v - lo) / (hi - lo));
     const svg = el('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', class: 'chart-svg',
