@@ -11,7 +11,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from synktrack.history import append_session
 from synktrack.indices import METHODS, epochs_analyze, session_indices
 from synktrack.io.video import FrameSource, file_sha256, open_source
 from synktrack.landmarks import CONTAINER_NAME, Recording
+from synktrack.lids import LidSettings
 from synktrack.measures import COLUMNS, MeasureSettings, measures_process
 from synktrack.model import ResolvedModel, resolve_model
 from synktrack.protocol import Protocol, load_protocol
@@ -193,8 +194,11 @@ def analyze_clip(
         resolved = model if isinstance(model, ResolvedModel) else resolve_model(
             model, announce=announce)
         input_info = _input_info(source)
+        # A still or a few images cannot wait for open eyes to take the reference.
+        refine = RefineSettings(max_wait=1) if source.kind == "images" else None
         rec, status, snaps = landmark_source(source, resolved, max_faces=max_faces,
-                                             progress=progress, snapshot_at=snapshot_at)
+                                             refine=refine, progress=progress,
+                                             snapshot_at=snapshot_at)
     return analyze_recording(
         rec, out_dir, protocol=proto, offset_s=offset_s, affected_side=affected_side,
         subject=subject, session_date=session_date, history=history, mirrored=mirrored,
@@ -253,7 +257,8 @@ def analyze_recording(
                   {"sha256": rec.attrs.get("model_sha256")}),
         "input": {**info, "frames_read": rec.n_frames},
         "settings": {"mirrored": mirrored, "quality": settings.to_dict(),
-                     "refine": RefineSettings().__dict__, "offset_s": offset_s,
+                     "refine": asdict(RefineSettings()), "lids": asdict(LidSettings()),
+                     "offset_s": offset_s,
                      "affected_side": affected_side},
         "scale": {"mm_per_px": frames.attrs.get("mm_per_px"),
                   "iris_diameter_mm": frames.attrs.get("iris_diameter_mm"),

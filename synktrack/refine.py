@@ -51,17 +51,17 @@ NCC_LOW, NCC_HIGH = 0.7, 0.9  # below: landmark only; above: image tracking only
 MAX_CORRECTION = 0.15  # image registration may move the face <= this x inter-canthal distance
 HEAD_WINDOW = 13  # small: weakly textured rigid skin must not follow nearby moving skin
 _EYES_OPEN_MAX_BLINK = 0.35
-_MAX_WAIT = 15  # face frames to wait for open eyes before taking a reference anyway
 
 
 @dataclass(frozen=True)
 class RefineSettings:
-    """Lucas-Kanade window and pyramid, and fallback limits (in eye widths)."""
+    """Lucas-Kanade window and pyramid, fallback limits (in eye widths), reference wait."""
 
     window: int = 21
     levels: int = 3
     max_error: float = 25.0
     max_deviation: float = 0.35
+    max_wait: int = 15  # face frames to wait for open eyes before taking a reference anyway
 
 
 class ImageRefiner:
@@ -114,7 +114,7 @@ class ImageRefiner:
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         if self._ref_gray is None:
             self._waited += 1
-            if blink > _EYES_OPEN_MAX_BLINK and self._waited < _MAX_WAIT:
+            if blink > _EYES_OPEN_MAX_BLINK and self._waited < self.settings.max_wait:
                 return np.full((2, 3), np.nan), points_px[ids].copy(), np.zeros(len(ids), bool)
             self._set_reference(gray, points_px)
             to_ref, tracked, ok = np.eye(2, 3), points_px[ids].copy(), np.ones(len(ids), bool)

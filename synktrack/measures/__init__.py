@@ -44,7 +44,8 @@ COLUMNS: dict[str, str] = {
     "n_faces": "number of faces the model found (the largest, most central one is followed)",
     **{
         f"eye_aperture_{s}_mm": f"palpebral fissure height of the patient's {s} eye at its "
-        "centre, lid margins found in the image (mm)"
+        "centre, lid margins found in the image, blended with the landmarks where the eye is "
+        "shut or the image fit is poor (mm)"
         for s in SIDES
     },
     **{
@@ -149,7 +150,8 @@ def measures_process(rec: Recording, mirrored: bool = False,
     for side in SIDES:
         cols[f"eye_aperture_{side}_mm"] = eyes.centre_aperture_px(pts, labels[side]) * k
     for side in SIDES:
-        cols[f"eye_aperture_landmarks_{side}_mm"] = eyes.aperture_px(lm_pts, labels[side]) * k
+        cols[f"eye_aperture_landmarks_{side}_mm"] = eyes.centre_aperture_px(
+            lm_pts, labels[side]) * k
     for side in SIDES:
         cols[f"eye_area_{side}_mm2"] = eyes.area_px2(pts, labels[side]) * k**2
     for side in SIDES:
