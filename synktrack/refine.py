@@ -174,7 +174,7 @@ class ImageRefiner:
         """
         assert self._ref_pts is not None
         head_ref = self._ref_pts[list(HEAD_POINTS)].astype(np.float64)
-        from_landmarks = similarity(points_px[list(HEAD_POINTS)], head_ref)
+        from_landmarks = similarity(points_px[list(HEAD_POINTS)], head_ref, iterations=0)
         if self._prev_to_ref is not None:
             guess = _apply(cv2.invertAffineTransform(self._prev_to_ref), head_ref)
         else:

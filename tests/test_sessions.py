@@ -45,7 +45,8 @@ MIRROR_FACE = "demo"
 ASYM_MIN_RATIO = 0.7  # recovered / injected eye-narrowing asymmetry, smile and pucker
 ASYM_MAX_RATIO = 1.6  # ... and no runaway over-reporting
 CORNER_RATIO = (0.7, 1.3)  # recovered / injected mouth-corner lift during eye closure
-CORNER_OTHER_MAX_MM = 0.6  # the other corner stays (nearly) still
+CORNER_OTHER_MAX_MM = 0.6  # the other corner stays still (guards the head registration:
+# a scale error while the eyes are shut moves both corners by mm)
 HEALTHY_ASYM_MAX_PCT = 6.0  # |right - left| eye narrowing in a healthy control
 MIRROR_EYE_TOL_PCT = 6.0  # mirrored copy vs plain clip, per eye
 MIRROR_CORNER_TOL_MM = 0.4  # ... per mouth corner
