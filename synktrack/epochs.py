@@ -131,8 +131,12 @@ def epochs_from_protocol(frames: pd.DataFrame, protocol: Protocol,
         if not reason:
             if n_trim == 0:
                 reason = "no frames in this step"
-            elif frac < MIN_USABLE_FRACTION or plateau.sum() < MIN_PLATEAU_FRAMES:
+            elif frac < MIN_USABLE_FRACTION:
                 reason = f"face lost or unusable in {100 * (1 - frac):.0f} % of the movement"
+            elif plateau.sum() < MIN_PLATEAU_FRAMES:
+                reason = (f"only {int(plateau.sum())} frames to measure in this step (at least "
+                          f"{MIN_PLATEAU_FRAMES} needed): use longer steps or a higher frame "
+                          "rate")
         if plateau.any():
             row["plateau_start_s"] = float(t[plateau].min())
             row["plateau_end_s"] = float(t[plateau].max())

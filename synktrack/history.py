@@ -69,7 +69,7 @@ def events_path(subject: str | None) -> Path:
 
 
 def append_row(path: str | os.PathLike[str], row: Mapping[str, Any],
-               columns: list[str] | None = None) -> None:
+               columns: list[str] | None = None, max_schema: int | None = None) -> None:
     """Append one row to a CSV under a lock, replacing the file atomically.
 
     New columns in ``row`` are added at the end; rows already in the file keep
@@ -80,6 +80,12 @@ def append_row(path: str | os.PathLike[str], row: Mapping[str, Any],
     try:
         with FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S):
             old = _read_raw(path)
+            if max_schema is not None and old is not None and "schema_version" in old:
+                found = pd.to_numeric(old["schema_version"], errors="coerce").max()
+                if found > max_schema:
+                    raise InputError(f"{path} was written by a newer synktrack (schema "
+                                     f"{int(found)}): upgrade synktrack to add sessions to "
+                                     "it; the file was left untouched")
             cols = list(columns or [])
             for c in [*(old.columns if old is not None else []), *row.keys()]:
                 if c not in cols:
@@ -95,7 +101,8 @@ def append_row(path: str | os.PathLike[str], row: Mapping[str, Any],
 
 def append_session(path: str | os.PathLike[str], row: Mapping[str, Any]) -> None:
     """Append a session row to a history file (columns in the documented order)."""
-    append_row(path, {**row, "schema_version": SCHEMA_VERSION}, list(session_columns()))
+    append_row(path, {**row, "schema_version": SCHEMA_VERSION}, list(session_columns()),
+               max_schema=SCHEMA_VERSION)
 
 
 def _read_raw(path: Path) -> pd.DataFrame | None:

@@ -116,9 +116,11 @@ def parse_protocol(text: str, source: str = "<text>") -> Protocol:
         return InputError(f"{where}: {msg}")
 
     name = data.get("name")
+    if "name" not in data:
+        raise InputError(f"{source}, line 1: the protocol needs a name: add "
+                         "name = \"weekly-check\" at the top, before the first [[step]]")
     if not isinstance(name, str) or not name.strip():
-        return_err = fail("the protocol needs a name, e.g. name = \"weekly-check\"", key="name")
-        raise return_err
+        raise fail("the protocol needs a name, e.g. name = \"weekly-check\"", key="name")
     version = data.get("version", 1)
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise fail("version must be a whole number >= 1", key="version")
@@ -128,6 +130,9 @@ def parse_protocol(text: str, source: str = "<text>") -> Protocol:
     steps: list[Step] = []
     t = 0.0
     for i, raw in enumerate(raw_steps):
+        if not isinstance(raw, dict):
+            raise fail(f"step {i + 1} is not a table: write each step as a [[step]] table "
+                       "with movement and duration_s", key="step")
         movement = raw.get("movement")
         if movement not in MOVEMENTS:
             raise fail(f"step {i + 1}: movement must be one of {', '.join(MOVEMENTS)}, "

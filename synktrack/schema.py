@@ -133,9 +133,10 @@ EPOCH_COLUMNS: dict[str, str] = {
     "end_s": "epoch end in the clip (s)",
     "plateau_start_s": "start of the analysed plateau (s)",
     "plateau_end_s": "end of the analysed plateau (s)",
-    "frames": "frames in the plateau",
-    "usable_frames": "usable frames in the plateau",
-    "usable_fraction": "usable / frames",
+    "frames": "frames in the step",
+    "usable_frames": "usable frames in the step",
+    "usable_fraction": "usable share of the step's frames once the reaction (first 0.8 s) and "
+    "release (last 0.2 s) are skipped",
     "blink_frames": "frames left out of eye measures because of a blink",
     "usable": "1 if the epoch had enough usable frames",
     "reason": "why the epoch is unusable (empty when usable)",

@@ -521,9 +521,6 @@ def test_face_lost_in_the_rest_around_a_movement() -> None:
     assert not row["usable"] and "rest" in row["reason"]
 
 
-@pytest.mark.xfail(strict=True, reason="library: a step too short for the frame rate is "
-                   "reported as 'face lost or unusable in 0 %' although the face was there "
-                   "(see report)")
 def test_too_short_step_says_so_not_face_lost() -> None:
     proto = parse_protocol(protocol_text([("rest", 2), ("smile", 1.0), ("rest", 2)]))
     res = analyse(make_frames(proto, healthy_moves(), fps=10.0), proto)

@@ -230,8 +230,6 @@ def test_bad_duration_names_the_line(bad: str) -> None:
     assert "step 2" in str(err.value) and "duration_s" in str(err.value)
 
 
-@pytest.mark.xfail(strict=True, reason="library: a missing name has no line to point at and "
-                   "the message names none (see report)")
 def test_missing_name_names_a_line() -> None:
     text = three_steps().replace('name = "mine"\n', "\n")
     with pytest.raises(InputError) as err:
@@ -258,8 +256,6 @@ def test_bad_version_and_no_steps() -> None:
         parse_protocol('name = "x"\nversion = 1\n')
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason="library: parse_protocol calls "
-                   ".get on step entries that are not tables (see report)")
 @pytest.mark.parametrize("steps", ["step = [1, 2]", 'step = ["rest"]', "step = [[1]]"])
 def test_steps_that_are_not_tables_are_input_errors(steps: str) -> None:
     """Malformed `step` arrays must be an InputError, never an AttributeError."""

@@ -17,35 +17,7 @@ import pytest
 from synktrack.protocol import parse_protocol
 
 SCREENS = Path("/tmp/synktrack_screens")
-PROTOCOL = """
-name = "test-short"
-version = 1
-
-[[step]]
-movement = "rest"
-duration_s = 2.5
-prompt = "Relax your face and look at the camera."
-
-[[step]]
-movement = "smile"
-duration_s = 3.5
-prompt = "Smile gently, lips closed. Small is fine: no need to push."
-
-[[step]]
-movement = "rest"
-duration_s = 3.0
-prompt = "Relax. Let your face go soft."
-
-[[step]]
-movement = "eye_closure"
-duration_s = 3.5
-prompt = "Close your eyes gently, as if falling asleep. Do not squeeze."
-
-[[step]]
-movement = "rest"
-duration_s = 2.5
-prompt = "Relax. Let your face go soft."
-"""
+from short_protocol import SHORT_PROTOCOL as PROTOCOL  # noqa: E402
 
 
 def test_render_draws_prompt_and_countdown() -> None:

@@ -26,7 +26,7 @@ def analyze(
     ] = False,
     model: Annotated[
         Path | None, typer.Option(help="face_landmarker.task to use (default: see `synktrack "
-                                       "model`).", envvar="SYNKTRACK_MODEL")
+                                       "model`).")
     ] = None,
     camera: Annotated[
         int | None, typer.Option(help="Record from camera N instead of a file.")

@@ -67,7 +67,7 @@ def batch(
     ] = Side.unknown,
     model: Annotated[
         Path | None, typer.Option(help="face_landmarker.task to use (default: see `synktrack "
-                                       "model`).", envvar="SYNKTRACK_MODEL")
+                                       "model`).")
     ] = None,
     max_frames: Annotated[int | None, typer.Option(help="Stop each clip after this many "
                                                         "frames.")] = None,

@@ -32,8 +32,7 @@ def check(
                                              help="Print the address instead of opening it.")]
     = False,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 = a free one).")] = 0,
-    model: Annotated[Path | None, typer.Option(help="face_landmarker.task to use.",
-                                               envvar="SYNKTRACK_MODEL")] = None,
+    model: Annotated[Path | None, typer.Option(help="face_landmarker.task to use.")] = None,
     idle_timeout: Annotated[float, typer.Option(hidden=True)] = 20.0,
     ready_s: Annotated[float, typer.Option(hidden=True)] = 3.0,
 ) -> None:
@@ -134,8 +133,7 @@ def record(
     protocol: Annotated[str, typer.Option(help="Built-in protocol name or TOML file.")] =
     "weekly-check",
     affected_side: Annotated[str, typer.Option(help=_SIDE_HELP)] = "unknown",
-    model: Annotated[Path | None, typer.Option(help="face_landmarker.task to use.",
-                                               envvar="SYNKTRACK_MODEL")] = None,
+    model: Annotated[Path | None, typer.Option(help="face_landmarker.task to use.")] = None,
     source: Annotated[Path | None, typer.Option(hidden=True, help="Video file instead of the "
                                                 "camera (for tests).")] = None,
     snapshots: Annotated[Path | None, typer.Option(hidden=True)] = None,

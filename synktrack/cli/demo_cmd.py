@@ -30,7 +30,7 @@ def demo(
     ] = 2.5,
     model: Annotated[
         Path | None, typer.Option(help="face_landmarker.task to use (default: see `synktrack "
-                                       "model`).", envvar="SYNKTRACK_MODEL")
+                                       "model`).")
     ] = None,
 ) -> None:
     """Run a whole guided session on a built-in face and compare the indices with the truth.

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from synktrack.cli._app import app
-from synktrack.cli._progress import console
+
+out = Console(highlight=False)  # listings are data: stdout
 
 
 @app.command()
@@ -30,8 +32,8 @@ def protocols(
             p = load_protocol(n)
             table.add_row(p.name, str(p.version), f"{p.duration_s:.0f} s",
                           ", ".join(p.movements()), p.description)
-        console.print(table)
-        console.print("Use one with `synktrack analyze VIDEO --protocol NAME`, or write your own "
+        out.print(table)
+        out.print("Use one with `synktrack analyze VIDEO --protocol NAME`, or write your own "
                       "TOML file (see `synktrack protocols weekly-check`).", markup=False)
         return
     p = load_protocol(name)
@@ -40,4 +42,4 @@ def protocols(
         table.add_column(col)
     for s in p.steps:
         table.add_row(f"{s.start_s:.0f} s", s.movement, f"{s.duration_s:g}", s.prompt)
-    console.print(table)
+    out.print(table)
