@@ -85,5 +85,5 @@ def demo(
                               progress=progress)
     assert result.session_row is not None
     print_indices(result.session_row, result.epochs, injected=expected_indices(syn))
-    say(f"outputs: {out}/ (demo_session.mp4, frames.csv, epochs.csv, session.csv, "
-        "session.json, landmarks.npz)")
+    say(f"outputs: {out}/ (demo_session.mp4, summary.png, frames.csv, epochs.csv, "
+        "session.csv, session.json, landmarks.npz)")

@@ -48,7 +48,7 @@ def orthonormal(m: np.ndarray) -> np.ndarray:
 
 def apply_affine(points: np.ndarray, affine: np.ndarray) -> np.ndarray:
     """Map (time, n, 2) points with (time, 2, 3) affine transforms."""
-    return np.einsum("tij,tnj->tni", affine[:, :, :2], points) + affine[:, None, :, 2]
+    return points @ np.swapaxes(affine[:, :, :2], 1, 2) + affine[:, None, :, 2]
 
 
 def head_frame(points_px: np.ndarray, to_ref: np.ndarray, reference: int, width: int,
