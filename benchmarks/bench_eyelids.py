@@ -18,7 +18,7 @@ Prints
   WolfgangLanger clip (shut 1-3 s, open level 6-9 s) and the still pair
   ``derived__pexels3063838_smile_f0406`` (open, reference) -> ``..._eyes_closed_f0030``.
   Goal <= 0.1.
-* **blinks**: :func:`synktrack.measures.eyes.blink_dips` on the mean of both eyes'
+* **blinks**: :func:`synktrack.epochs.blinks_detect` on the mean of both eyes'
   ``eye_aperture`` in the medusa clip (blinks at ~2.0 s and ~6.1 s among others) and the
   WolfgangLanger clip, and how deep each blink goes.
 * **cost**: wall and CPU time of the lid tracker (:meth:`synktrack.lids.EyeLids.update`,
@@ -204,11 +204,13 @@ def still_pair(model: Path) -> pd.DataFrame:
 
 def blinks(df: pd.DataFrame, landmarks: bool = False) -> list[tuple[float, float]]:
     """(time, depth) of each blink: depth = aperture at the bottom / open level around it."""
-    from synktrack.measures.eyes import blink_dips
+    from synktrack.epochs import blink_bottoms, blinks_detect
 
     ap, t = mean_aperture(df, landmarks), df["time_s"].to_numpy()
+    both = pd.DataFrame({"time_s": t, "eye_aperture_left_mm": ap, "eye_aperture_right_mm": ap})
+    blink, _ = blinks_detect(both, df["usable"].to_numpy().astype(bool))
     out = []
-    for i in blink_dips(ap, t):
+    for i in blink_bottoms(both, blink):
         near = np.abs(t - t[i]) <= 1.0
         out.append((float(t[i]), float(ap[i] / np.nanpercentile(ap[near], 80))))
     return out

@@ -63,32 +63,11 @@ def load_face(name: str) -> np.ndarray:
     return cv2.resize(rgb, (675, 675), interpolation=cv2.INTER_AREA)
 
 
-def mirror_clip(src: Path, dst: Path, fps: float) -> Path:
-    """A selfie-style copy: every frame flipped left-right."""
-    from synktrack.simulate import write_clip
-
-    def frames():  # type: ignore[no-untyped-def]
-        cap = cv2.VideoCapture(str(src))
-        i = 0
-        try:
-            while True:
-                ok, bgr = cap.read()
-                if not ok:
-                    return
-                yield i / fps, np.ascontiguousarray(np.fliplr(cv2.cvtColor(bgr,
-                                                                          cv2.COLOR_BGR2RGB)))
-                i += 1
-        finally:
-            cap.release()
-
-    return write_clip(frames(), dst, fps)
-
-
 def run_session(image: np.ndarray, geom, syn, out: Path, model: Path, fps: float,  # type: ignore[no-untyped-def]
                 affected: str, mirrored_copy: bool = False, seed: int = 0) -> dict:
     """Simulate, write and analyse one session; returns the session row (+ timings)."""
     from synktrack.analyze import analyze_clip
-    from synktrack.simulate import session_simulate, write_clip
+    from synktrack.simulate import mirror_clip, session_simulate, write_clip
 
     proto = short_protocol()
     cpu0 = time.process_time()

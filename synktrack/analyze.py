@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from synktrack.atomic import atomic_path, write_json
-from synktrack.epochs import blinks_detect, epochs_auto, epochs_from_protocol
+from synktrack.epochs import blinks_detect, epochs_auto, epochs_from_protocol, rest_mask
 from synktrack.errors import InputError, NoFaceError, OutputError
 from synktrack.history import append_session
 from synktrack.indices import METHODS, epochs_analyze, session_indices
@@ -345,11 +345,8 @@ def _session(frames: pd.DataFrame, proto: Protocol, rec: Recording, session: dic
     """Epochs table and the session row."""
     ep = epochs_from_protocol(frames, proto)
     t = frames["time_s"].to_numpy()
-    rest_mask = np.zeros(len(frames), bool)
-    for step in proto.steps:
-        if step.movement == "rest":
-            rest_mask |= (t >= step.start_s) & (t < step.end_s)
-    blink, n_blinks = blinks_detect(frames, rest_mask & frames["usable"].to_numpy().astype(bool))
+    usable = frames["usable"].to_numpy().astype(bool)
+    blink, n_blinks = blinks_detect(frames, rest_mask(frames, proto) & usable)
     if len(ep):
         ep_rows, pooled = epochs_analyze(frames, ep, blink)
     else:

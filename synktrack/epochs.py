@@ -54,6 +54,22 @@ def blinks_detect(frames: pd.DataFrame, rest_mask: np.ndarray,
     return out, n
 
 
+def blink_bottoms(frames: pd.DataFrame, blink: np.ndarray) -> list[int]:
+    """Frame of the smallest mean aperture in each blink of a :func:`blinks_detect` mask."""
+    ap = frames[[f"eye_aperture_{side}_mm" for side in SIDES]].to_numpy().mean(axis=1)
+    return [a + int(np.nanargmin(ap[a:b])) for a, b in _runs(blink)]
+
+
+def rest_mask(frames: pd.DataFrame, protocol: Protocol) -> np.ndarray:
+    """(time,) frames inside the protocol's rest steps."""
+    t = frames["time_s"].to_numpy()
+    mask = np.zeros(len(t), bool)
+    for step in protocol.steps:
+        if step.movement == "rest":
+            mask |= (t >= step.start_s) & (t < step.end_s)
+    return mask
+
+
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, stop) index pairs of True runs."""
     padded = np.concatenate([[False], mask, [False]])

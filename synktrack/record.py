@@ -46,7 +46,6 @@ class _Shared:
     """What the camera thread and the window share."""
 
     latest: np.ndarray | None = None
-    latest_t: float = 0.0
     start_requested: bool = False
     rec_t0: float | None = None
     clock: float = 0.0  # protocol seconds of the newest recorded frame
@@ -67,7 +66,7 @@ def _capture(frames: Any, shared: _Shared, duration_s: float, realtime: bool) ->
                 if delay > 0:
                     time.sleep(delay)
             with shared.lock:
-                shared.latest, shared.latest_t = frame.image, frame.time_s
+                shared.latest = frame.image
                 if shared.start_requested and shared.rec_t0 is None:
                     shared.rec_t0 = frame.time_s
                 t0 = shared.rec_t0

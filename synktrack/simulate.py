@@ -171,6 +171,18 @@ def write_clip(frames: Iterator[tuple[float, np.ndarray]], path: str | os.PathLi
     return path
 
 
+def mirror_clip(src: str | os.PathLike[str], dst: str | os.PathLike[str], fps: float) -> Path:
+    """A selfie-style copy of a clip: every frame flipped left-right."""
+    from synktrack.io.video import open_source
+
+    def frames() -> Iterator[tuple[float, np.ndarray]]:
+        with open_source(src) as source:
+            for frame in source.frames():
+                yield frame.time_s, np.ascontiguousarray(np.fliplr(frame.image))
+
+    return write_clip(frames(), dst, fps)
+
+
 def demo_portrait(size: int = 480) -> np.ndarray:
     """A real public-domain face: NASA's astronaut portrait shipped with scikit-image."""
     from skimage import data

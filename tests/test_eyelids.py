@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synktrack.epochs import blink_bottoms, blinks_detect
 from synktrack.lids import EYE_PX, PATCH_H, PATCH_W, EyeLids, LidSettings, eye_canon, warp_patch
-from synktrack.measures.eyes import blink_dips
 from synktrack.measures.ids import EYE
 
 # --------------------------------------------------------------------------- drawn eye
@@ -237,7 +237,15 @@ def test_template_waits_for_open_eyes_and_is_replaced_when_they_open() -> None:
 # --------------------------------------------------------------------------- blinks
 
 
-def test_blink_dips_finds_blinks_not_closures_or_noise() -> None:
+def _blinks(t: np.ndarray, ap: np.ndarray, usable: np.ndarray | None = None) -> list[int]:
+    """Blink bottoms as the analysis finds them (both eyes given the same series)."""
+    frames = pd.DataFrame({"time_s": t, "eye_aperture_left_mm": ap, "eye_aperture_right_mm": ap})
+    rest = np.isfinite(ap) if usable is None else usable
+    blink, _ = blinks_detect(frames, rest)
+    return blink_bottoms(frames, blink)
+
+
+def test_blinks_are_found_not_closures_or_noise() -> None:
     t = np.arange(300) / 30.0
     rng = np.random.default_rng(0)
     ap = 10.0 + 0.3 * rng.standard_normal(300)
@@ -245,7 +253,7 @@ def test_blink_dips_finds_blinks_not_closures_or_noise() -> None:
         ap[centre - 2 : centre + 3] = [6.0, 2.0, 1.0, 2.5, 6.5]
     ap[200:260] = 0.5 + 0.2 * rng.standard_normal(60)  # a 2 s closure with noise
     ap[100] = np.nan
-    assert blink_dips(ap, t) == [40, 150]
+    assert _blinks(t, ap) == [40, 150]
 
 
 # --------------------------------------------------------------------------- real media
@@ -349,7 +357,7 @@ def test_real_blinks_are_sharp_dips(shared_dir: Path, model_path: Path) -> None:
     frames, fps = _video(shared_dir / "media" / "videos" / "medusa__example_vid_pexels3063839.mp4")
     df = _analyse(frames, model_path, fps)
     t, ap = df["time_s"].to_numpy(), _mean_aperture(df)
-    found = t[blink_dips(ap, t)]
+    found = t[_blinks(t, ap, df["usable"].to_numpy().astype(bool))]
     for expected in (2.0, 6.1):  # MANIFEST
         assert np.abs(found - expected).min() <= 0.2, found
     # the image measure dips as deep as the landmark one does: blinks are not damped

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synktrack.epochs import blinks_detect, epochs_auto, epochs_from_protocol
+from synktrack.epochs import blinks_detect, epochs_auto, epochs_from_protocol, rest_mask
 from synktrack.indices import FlagRules, epochs_analyze, session_indices
 from synktrack.measures import COLUMNS
 from synktrack.protocol import Protocol, parse_protocol
@@ -147,11 +147,7 @@ def analyse(frames: pd.DataFrame, protocol: Protocol, affected_side: str = "unkn
             rules: FlagRules | None = None) -> Result:
     """The chain as analyze_recording runs it, from public functions."""
     ep = epochs_from_protocol(frames, protocol)
-    t = frames["time_s"].to_numpy()
-    rest = np.zeros(len(frames), bool)
-    for step in protocol.steps:
-        if step.movement == "rest":
-            rest |= (t >= step.start_s) & (t < step.end_s)
+    rest = rest_mask(frames, protocol)
     blink, n = blinks_detect(frames, rest & frames["usable"].to_numpy().astype(bool))
     rows, pooled = epochs_analyze(frames, ep, blink)
     ix = session_indices(rows, pooled, affected_side=affected_side, rules=rules)

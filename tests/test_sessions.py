@@ -23,13 +23,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pandas as pd
 import pytest
 
 from synktrack.protocol import Protocol, parse_protocol
-from synktrack.simulate import Synkinesis, demo_portrait, expected_indices, write_clip
+from synktrack.simulate import (
+    Synkinesis,
+    demo_portrait,
+    expected_indices,
+    mirror_clip,
+    write_clip,
+)
 from synktrack.synth import FaceGeometry
 
 pytestmark = pytest.mark.slow
@@ -98,25 +103,6 @@ def faces(london_faces: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {**{k: london_faces[k] for k in FACES if k != "demo"}, "demo": demo_portrait()}
 
 
-def mirror_clip(src: Path, dst: Path) -> Path:
-    """Selfie-style copy: every frame flipped left-right."""
-    def frames():  # type: ignore[no-untyped-def]
-        cap = cv2.VideoCapture(str(src))
-        i = 0
-        try:
-            while True:
-                ok, bgr = cap.read()
-                if not ok:
-                    return
-                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                yield i / FPS, np.ascontiguousarray(np.fliplr(rgb))
-                i += 1
-        finally:
-            cap.release()
-
-    return write_clip(frames(), dst, FPS)
-
-
 SessionGetter = Callable[..., Session]
 
 
@@ -140,7 +126,7 @@ def sessions(faces: dict[str, np.ndarray], model_path: Path, short_protocol: Pro
             return cache[key]
         tag = f"{face}_{syn.side or 'none'}_{syn.oral_ocular_pct:g}_{syn.ocular_oral_mm:g}"
         if mirrored:
-            clip = mirror_clip(get(face, syn).clip, root / f"{tag}_mirrored.mp4")
+            clip = mirror_clip(get(face, syn).clip, root / f"{tag}_mirrored.mp4", FPS)
         else:
             if face not in geoms:
                 geoms[face] = face_geometry(faces[face], model.path)

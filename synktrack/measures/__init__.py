@@ -98,7 +98,7 @@ def head_frame_of(rec: Recording, mirrored: bool = False, refined: bool = True) 
     ref = rec.attrs.get("reference_frame")
     if ref is None:
         nan = np.full(rec.n_frames, np.nan)
-        return HeadFrame(np.full_like(pts, np.nan), nan, nan)
+        return HeadFrame(np.full_like(pts, np.nan), nan)
     ypr = yaw_pitch_roll(rec.matrix[ref : ref + 1])[0]
     cosines = (float(np.cos(np.radians(ypr[0]))), float(np.cos(np.radians(ypr[1]))))
     return head_frame(pts, rec.to_ref, int(ref), rec.width, mirrored, cosines)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synktrack.measures.ids import EYE, NASION, RIGID, side_ids
+from synktrack.measures.ids import EYE, NASION, side_ids
 
 
 @dataclass(frozen=True)
@@ -28,14 +28,10 @@ class HeadFrame:
         (time, landmark, 2) head-fixed x/y in reference pixels.
     scale
         (time,) image pixels per reference pixel (grows as the face approaches).
-    residual_px
-        (time,) RMS distance of the rigid landmarks from where the image
-        registration puts them, in reference pixels: landmark jitter.
     """
 
     points: np.ndarray
     scale: np.ndarray
-    residual_px: np.ndarray
 
 
 def orthonormal(m: np.ndarray) -> np.ndarray:
@@ -84,6 +80,4 @@ def head_frame(points_px: np.ndarray, to_ref: np.ndarray, reference: int, width:
     pts = np.stack([rel @ x_axis / cos_yaw, rel @ y_axis / cos_pitch], axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):  # NaN before the reference
         scale = 1.0 / np.sqrt(np.abs(np.linalg.det(to_ref[:, :, :2])))
-    rigid = list(RIGID)
-    residual = np.sqrt(((reg[:, rigid] - ref[rigid]) ** 2).sum(axis=2).mean(axis=1))
-    return HeadFrame(pts, scale, residual)
+    return HeadFrame(pts, scale)
