@@ -27,6 +27,7 @@ from synktrack.indices import METHODS, epochs_analyze, session_indices
 from synktrack.io.video import FrameSource, file_sha256, open_source
 from synktrack.landmarks import CONTAINER_NAME, Recording
 from synktrack.lids import LidSettings
+from synktrack.margins import MarginSettings
 from synktrack.measures import COLUMNS, MeasureSettings, measures_process
 from synktrack.model import ResolvedModel, resolve_model
 from synktrack.protocol import Protocol, load_protocol
@@ -258,10 +259,14 @@ def analyze_recording(
         "input": {**info, "frames_read": rec.n_frames},
         "settings": {"mirrored": mirrored, "quality": settings.to_dict(),
                      "refine": asdict(RefineSettings()), "lids": asdict(LidSettings()),
+                     "margins": asdict(MarginSettings()),
                      "offset_s": offset_s,
                      "affected_side": affected_side},
         "scale": {"mm_per_px": frames.attrs.get("mm_per_px"),
                   "iris_diameter_mm": frames.attrs.get("iris_diameter_mm"),
+                  "source": frames.attrs.get("scale_source"),
+                  "iris_spread_pct": _finite(frames.attrs.get("iris_spread_pct")),
+                  "iris_frames": frames.attrs.get("iris_frames"),
                   "reference_frame": rec.attrs.get("reference_frame")},
         "counts": {"frames": rec.n_frames, "face_frames": n_face,
                    "usable_frames": int(frames["usable"].sum()),
@@ -428,3 +433,11 @@ def _input_info(source: FrameSource) -> dict[str, Any]:
         info["bytes"] = Path(source.path).stat().st_size
     return info
 
+
+def _finite(x: object) -> float | None:
+    """A float for JSON, None where it is not finite (JSON has no NaN)."""
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return v if np.isfinite(v) else None

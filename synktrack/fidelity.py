@@ -21,6 +21,7 @@ from synktrack.landmarks import Recording
 from synktrack.measures import MeasureSettings, measures_process
 from synktrack.measures.ids import EYE
 from synktrack.synth import SIDES, FaceGeometry, Injection, Warper
+from synktrack.synth_lids import HandEye, apply_field, camera, lid_field
 
 
 def landmark_frames(images: Sequence[np.ndarray], model_path: str | os.PathLike[str],
@@ -40,7 +41,9 @@ def face_geometry(image: np.ndarray, model_path: str | os.PathLike[str]) -> Face
     rec = landmark_frames([image], model_path)
     if not rec.face_present[0]:
         raise ValueError("no face found in the source image")
-    return FaceGeometry(rec.landmarks_px()[0, :, :2].astype(np.float64))
+    iris = rec.iris_px[0]
+    return FaceGeometry(rec.landmarks_px()[0, :, :2].astype(np.float64),
+                        float(np.nanmean(iris)) if np.isfinite(iris).any() else float("nan"))
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,8 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
 
 # --- eyelids: one-sided and symmetric narrowings, image and landmark measures ---------------
 
-EYE_MEASURES = {"image": "eye_aperture_{}_mm", "landmarks": "eye_aperture_landmarks_{}_mm"}
+EYE_MEASURES = {"image": "eye_aperture_{}_mm", "margins": "eye_aperture_margins_{}_mm",
+                "landmarks": "eye_aperture_landmarks_{}_mm"}
 
 
 def rest_aperture_mm(geom: FaceGeometry, side: str) -> float:
@@ -207,6 +211,64 @@ def eye_fidelity_run(image: np.ndarray, model_path: str | os.PathLike[str],
                 leak = np.nan
                 if kind == "one-sided":
                     leak = abs(rest[col.format(other)] - row[col.format(other)]) / injected[side]
+                out[f"{measure}_leak"] = leak
+            rows.append(out)
+    return pd.DataFrame(rows)
+
+
+# --- the second, independent model: lids sliding over a still eyeball, through a camera ------
+
+
+def sliding_lid_run(image: np.ndarray, hand: dict[str, HandEye],
+                    model_path: str | os.PathLike[str], name: str = "face",
+                    one_sided: Iterable[float] = (0.3,),
+                    symmetric: Iterable[tuple[str, float, float]] = (
+                        ("healthy smile", 0.05, 0.15), ("closure", 0.6, 0.2)),
+                    seed: int = 0) -> pd.DataFrame:
+    """Eyelid fidelity under :mod:`synktrack.synth_lids` (hand-placed lids, camera effects).
+
+    Cases: each eye narrowed alone by each ``one_sided`` fraction of its
+    hand-placed aperture, by the upper lid or the lower lid; and both eyes at
+    once by (upper, lower) fractions. The whole clip (rest frames between the
+    cases) goes through :func:`synktrack.synth_lids.camera` before the
+    analysis. Returns one row per case and moved eye, as
+    :func:`eye_fidelity_run` does, plus ``case``.
+    """
+    h, w = image.shape[:2]
+    cases: list[tuple[str, str, float, dict[str, tuple[float, float]]]] = []
+    for side in SIDES:
+        ap = hand[side].aperture_px()
+        for frac in one_sided:
+            cases.append(("one-sided", "upper", frac, {side: (frac * ap, 0.0)}))
+            cases.append(("one-sided", "lower", frac, {side: (0.0, frac * ap)}))
+    for label, up, lo in symmetric:
+        cases.append((label, "both", up + lo,
+                      {s: (up * hand[s].aperture_px(), lo * hand[s].aperture_px())
+                       for s in SIDES}))
+    frames = [image, image]
+    for *_, moves in cases:
+        field_ = sum(lid_field((h, w), hand[s], up, lo) for s, (up, lo) in moves.items())
+        frames += [apply_field(image, np.asarray(field_)), image]
+    frames = camera(frames, seed=seed)
+    rec = landmark_frames(frames, model_path)
+    df = measures_process(rec, settings=MeasureSettings(max_jitter_mm=np.inf))
+    k = float(df.attrs["mm_per_px"])
+    rest = df.iloc[[0, 1, *range(3, len(frames), 2)]].median(numeric_only=True)
+    rows = []
+    for i, (kind, lid, frac, moves) in enumerate(cases):
+        row = df.iloc[2 + 2 * i]
+        for side, (up, lo) in moves.items():
+            other = "right" if side == "left" else "left"
+            injected = (up + lo) * k
+            out: dict[str, object] = {"face": name, "kind": kind, "lid": lid, "fraction": frac,
+                                      "side": side, "injected_mm": injected}
+            for measure, col in EYE_MEASURES.items():
+                got = rest[col.format(side)] - row[col.format(side)]
+                out[f"{measure}_recovered_mm"] = got
+                out[f"{measure}_sensitivity"] = got / injected
+                leak = np.nan
+                if kind == "one-sided":
+                    leak = abs(rest[col.format(other)] - row[col.format(other)]) / injected
                 out[f"{measure}_leak"] = leak
             rows.append(out)
     return pd.DataFrame(rows)

@@ -11,6 +11,11 @@ with named dimensions::
     to_ref       (time, row, col)          2 x 3 similarity onto the reference image
     tracked      (time, point, xy)         image-tracked points (see synktrack.refine)
     tracked_ok   (time, point)             True where image tracking was used
+    eye_margins  (time, eye, lid, xy)      lid margins found in the image at the iris
+                                           column (eye: MediaPipe right, left; lid:
+                                           upper, lower), image pixels
+    eye_confidence (time, eye)             0-1 edge evidence of those margins
+    iris_px      (time, eye)               limbus diameter found in the image, pixels
 
 Frames without a face hold NaN. The container is saved as one compressed
 ``.npz`` so that analysis can be re-run without re-landmarking.
@@ -44,10 +49,15 @@ DIMS: dict[str, tuple[str, ...]] = {
     "to_ref": ("time", "row", "col"),
     "tracked": ("time", "point", "xy"),
     "tracked_ok": ("time", "point"),
+    "eye_margins": ("time", "eye", "lid", "xy"),
+    "eye_confidence": ("time", "eye"),
+    "iris_px": ("time", "eye"),
 }
+EYE_ORDER = ("right", "left")  # MediaPipe labels, the order of the ``eye`` dimension
+_OPTIONAL = ("eye_margins", "eye_confidence", "iris_px")  # absent from version-1 containers
 SPACE = ("x", "y", "z")
 CONTAINER_NAME = "landmarks.npz"
-CONTAINER_VERSION = 1
+CONTAINER_VERSION = 2
 N_TRACKED = 8
 
 
@@ -70,9 +80,16 @@ class Recording:
     tracked_ok: np.ndarray
     blendshape_names: tuple[str, ...]
     attrs: dict[str, Any] = field(default_factory=dict)
+    eye_margins: np.ndarray = field(default_factory=lambda: np.empty(0))
+    eye_confidence: np.ndarray = field(default_factory=lambda: np.empty(0))
+    iris_px: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     def __post_init__(self) -> None:
         n = len(self.time_s)
+        blank = empty_arrays(n)
+        for name in _OPTIONAL:  # not measured (older container, hand-made recording)
+            if getattr(self, name).size == 0 and n:
+                object.__setattr__(self, name, blank[name])
         for name in DIMS:
             arr = getattr(self, name)
             if arr.shape[:1] != (n,):
@@ -126,7 +143,7 @@ def load_recording(path: str | os.PathLike[str]) -> Recording:
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
-            arrays = {name: data[name] for name in DIMS}
+            arrays = {name: data[name] for name in DIMS if name in data or name not in _OPTIONAL}
     except FileNotFoundError as err:
         raise InputError(f"no landmark container at {path}: run `synktrack analyze` first") from err
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
@@ -150,6 +167,9 @@ def empty_arrays(n: int) -> dict[str, np.ndarray]:
         "to_ref": np.full((n, 2, 3), np.nan),
         "tracked": np.full((n, N_TRACKED, 2), np.nan),
         "tracked_ok": np.zeros((n, N_TRACKED), dtype=bool),
+        "eye_margins": np.full((n, 2, 2, 2), np.nan),
+        "eye_confidence": np.full(n, np.nan)[:, None].repeat(2, axis=1),
+        "iris_px": np.full((n, 2), np.nan),
     }
 
 
@@ -314,7 +334,7 @@ class RecordingBuilder:
         return self._n
 
     def append(self, time_s: float, face: FaceResult,
-               refined: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
+               refined: tuple[np.ndarray, ...] | None = None) -> None:
         if self._n == len(self._arrays["time_s"]):
             grown = empty_arrays(2 * self._n)
             for name, arr in self._arrays.items():
@@ -331,7 +351,9 @@ class RecordingBuilder:
             a["matrix"][i] = face.matrix
             self.blendshape_names = face.blendshape_names
         if refined is not None:
-            a["to_ref"][i], a["tracked"][i], a["tracked_ok"][i] = refined
+            a["to_ref"][i], a["tracked"][i], a["tracked_ok"][i] = refined[:3]
+            if len(refined) > 3:
+                a["eye_margins"][i], a["eye_confidence"][i], a["iris_px"][i] = refined[3:]
         self._n += 1
 
     def build(self, attrs: dict[str, Any]) -> Recording:

@@ -26,7 +26,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from synktrack.landmarks import EYE_ORDER
 from synktrack.lids import EyeLids, LidSettings
+from synktrack.margins import MarginFinder, MarginSettings
 from synktrack.measures.ids import BROW, EYE, MOUTH_CORNER
 
 # Tracked points, by MediaPipe label (subject's side in a non-mirrored image).
@@ -68,8 +70,10 @@ class ImageRefiner:
     """Per-clip tracker; feed frames in order with :meth:`process`."""
 
     def __init__(self, settings: RefineSettings | None = None,
-                 lid_settings: LidSettings | None = None) -> None:
+                 lid_settings: LidSettings | None = None,
+                 margin_settings: MarginSettings | None = None) -> None:
         self.settings = settings or RefineSettings()
+        self.margins = MarginFinder(margin_settings)
         self._ref_gray: np.ndarray | None = None
         self._ref_pts: np.ndarray | None = None
         self.lid_settings = lid_settings or LidSettings()
@@ -90,7 +94,7 @@ class ImageRefiner:
         return self._ref_gray is not None
 
     def process(self, image: np.ndarray, points_px: np.ndarray,
-                blink: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                blink: float = 0.0) -> tuple[np.ndarray, ...]:
         """Register one frame and track the points.
 
         Parameters
@@ -105,13 +109,34 @@ class ImageRefiner:
 
         Returns
         -------
-        to_ref, tracked, ok
+        to_ref, tracked, ok, margins, confidence, iris
             (2, 3) similarity from this image into the reference image (NaN
             until a reference exists); (n, 2) tracked points in this image;
-            (n,) bool, True where the image tracking was used.
+            (n,) bool, True where the image tracking was used; then per eye
+            (MediaPipe right, left) the lid margins found in the image
+            (2, 2, 2), their confidence (2,) and the limbus diameter (2,), in
+            image pixels (see :mod:`synktrack.margins`).
         """
-        ids = list(TRACKED.values())
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        return (*self._track(image, gray, points_px, blink),
+                *self._margins(image, gray, points_px))
+
+    def _margins(self, image: np.ndarray, gray: np.ndarray,
+                 points_px: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        margins = np.full((2, 2, 2), np.nan)
+        conf = np.full(2, np.nan)
+        iris = np.full(2, np.nan)
+        for k, label in enumerate(EYE_ORDER):
+            found = self.margins.find(image[:, :, 1], gray, points_px, label)
+            if found is not None:
+                margins[k] = (found.upper, found.lower)
+                conf[k] = found.confidence
+                iris[k] = found.iris_diameter_px
+        return margins, conf, iris
+
+    def _track(self, image: np.ndarray, gray: np.ndarray, points_px: np.ndarray,
+               blink: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ids = list(TRACKED.values())
         if self._ref_gray is None:
             self._waited += 1
             if blink > _EYES_OPEN_MAX_BLINK and self._waited < self.settings.max_wait:

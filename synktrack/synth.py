@@ -30,9 +30,13 @@ class FaceGeometry:
     """Landmarks (image pixels, x/y) of an unwarped, non-mirrored still."""
 
     points: np.ndarray  # (478, 2)
+    iris_px: float = float("nan")  # limbus diameter found in the image, if known
 
     @property
     def mm_per_px(self) -> float:
+        """The analysis's own anchor: the limbus found in the image, else the iris landmarks."""
+        if np.isfinite(self.iris_px):
+            return IRIS_DIAMETER_MM / self.iris_px
         diam = [
             np.linalg.norm(self.points[EYE[s]["iris_h"][0]] - self.points[EYE[s]["iris_h"][1]])
             for s in SIDES

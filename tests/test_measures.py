@@ -190,7 +190,9 @@ def make_recording(
 
 
 MM_COLUMNS = [c for c in COLUMNS if c.endswith(("_mm", "_mm2"))]
-SIDE_MEASURES = [c for c in MM_COLUMNS if c != "landmark_jitter_mm"]
+# Hand-made recordings have no image, so no image-found margins.
+SIDE_MEASURES = [c for c in MM_COLUMNS
+                 if c != "landmark_jitter_mm" and not c.startswith("eye_aperture_margins")]
 
 
 # --------------------------------------------------------------------------- millimetres

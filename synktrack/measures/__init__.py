@@ -13,12 +13,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from synktrack.landmarks import Recording
+from synktrack.landmarks import EYE_ORDER, Recording
 from synktrack.measures import brows, eyes, mouth
 from synktrack.measures.geometry import HeadFrame, head_frame
 from synktrack.measures.ids import RIGID, SIDES, side_ids
 from synktrack.measures.pose import yaw_pitch_roll
-from synktrack.measures.scale import IRIS_DIAMETER_MM, mm_per_px
+from synktrack.measures.scale import IRIS_DIAMETER_MM, image_mm_per_px, mm_per_px
 
 __all__ = ["COLUMNS", "MeasureSettings", "measures_process", "head_frame_of"]
 
@@ -51,6 +51,17 @@ COLUMNS: dict[str, str] = {
     **{
         f"eye_aperture_landmarks_{s}_mm": "the same from MediaPipe's lid landmarks alone, "
         "kept for comparison (mm)"
+        for s in SIDES
+    },
+    **{
+        f"eye_aperture_margins_{s}_mm": f"the {s} eye's lid margins located afresh in this "
+        "frame's image at the iris column (absolute, no template, no landmark prior) (mm)"
+        for s in SIDES
+    },
+    **{
+        f"eye_confidence_{s}": f"0-1 image evidence for the {s} eye's lid margins in this "
+        "frame (edge strength against the patch's own contrast); frames below the limit in "
+        "session.json are not averaged into eye indices"
         for s in SIDES
     },
     **{f"eye_area_{s}_mm2": f"area of the {s} eye opening (mm^2)" for s in SIDES},
@@ -139,7 +150,14 @@ def measures_process(rec: Recording, mirrored: bool = False,
     lm_pts = head_frame_of(rec, mirrored, refined=False).points
     labels = side_ids(mirrored)
     mean_aperture = (eyes.aperture_px(lm_pts, "left") + eyes.aperture_px(lm_pts, "right")) / 2
-    k = mm_per_px(lm_pts, mean_aperture)
+    margins = _margins_head(rec, mirrored)
+    eye_col = {side: EYE_ORDER.index(labels[side]) for side in SIDES}
+    iris_head = rec.iris_px / hf.scale[:, None]
+    k, iris_spread, iris_n = image_mm_per_px(iris_head, mean_aperture)
+    scale_source = "limbus found in the image"
+    if not np.isfinite(k):
+        k, iris_spread, iris_n = mm_per_px(lm_pts, mean_aperture), float("nan"), 0
+        scale_source = "MediaPipe iris landmarks"
 
     cols: dict[str, np.ndarray] = {
         "frame": np.arange(rec.n_frames),
@@ -152,6 +170,11 @@ def measures_process(rec: Recording, mirrored: bool = False,
     for side in SIDES:
         cols[f"eye_aperture_landmarks_{side}_mm"] = eyes.centre_aperture_px(
             lm_pts, labels[side]) * k
+    for side in SIDES:
+        m = margins[:, eye_col[side]]
+        cols[f"eye_aperture_margins_{side}_mm"] = np.clip(m[:, 0, 1] - m[:, 1, 1], 0, None) * k
+    for side in SIDES:
+        cols[f"eye_confidence_{side}"] = rec.eye_confidence[:, eye_col[side]]
     for side in SIDES:
         cols[f"eye_area_{side}_mm2"] = eyes.area_px2(pts, labels[side]) * k**2
     for side in SIDES:
@@ -191,7 +214,24 @@ def measures_process(rec: Recording, mirrored: bool = False,
     df = pd.DataFrame(cols)
     df.attrs["mm_per_px"] = k
     df.attrs["iris_diameter_mm"] = IRIS_DIAMETER_MM
+    df.attrs["scale_source"] = scale_source
+    df.attrs["iris_spread_pct"] = iris_spread
+    df.attrs["iris_frames"] = iris_n
     return df
+
+
+def _margins_head(rec: Recording, mirrored: bool) -> np.ndarray:
+    """(time, eye, lid, xy) image-found lid margins in the head-fixed frame."""
+    ref = rec.attrs.get("reference_frame")
+    n = rec.n_frames
+    if ref is None:
+        return np.full((n, 2, 2, 2), np.nan)
+    pts = np.concatenate([rec.landmarks_px()[:, :, :2], rec.eye_margins.reshape(n, 4, 2)],
+                         axis=1)
+    ypr = yaw_pitch_roll(rec.matrix[ref : ref + 1])[0]
+    cosines = (float(np.cos(np.radians(ypr[0]))), float(np.cos(np.radians(ypr[1]))))
+    hf = head_frame(pts, rec.to_ref, int(ref), rec.width, mirrored, cosines)
+    return hf.points[:, -4:].reshape(n, 2, 2, 2)
 
 
 def _blendshape(rec: Recording, names: list[str], stem: str, label: str) -> np.ndarray:

@@ -24,6 +24,35 @@ def iris_diameter_px(points: np.ndarray) -> np.ndarray:
     return np.stack(cols, axis=1)
 
 
+def image_mm_per_px(iris_px: np.ndarray, aperture_px: np.ndarray) -> tuple[float, float, int]:
+    """mm-per-pixel factor from the limbus found in the image, once per recording.
+
+    Parameters
+    ----------
+    iris_px
+        (time, eye) limbus diameters found in the image, head-frame pixels.
+    aperture_px
+        (time,) mean eye aperture, used to keep only open-eye frames.
+
+    Returns
+    -------
+    mm_per_px, spread_pct, n
+        The factor (NaN when no limbus was found), the spread of the per-frame
+        diameters (half the inter-quartile range, % of the median) and the
+        number of frames used.
+    """
+    n_found = np.isfinite(iris_px).sum(axis=1)
+    diam = np.where(n_found > 0, np.nansum(iris_px, axis=1) / np.maximum(n_found, 1), np.nan)
+    good = np.isfinite(diam) & np.isfinite(aperture_px)
+    if not good.any():
+        return float("nan"), float("nan"), 0
+    open_eyes = aperture_px[good] >= np.nanpercentile(aperture_px[good], 40)
+    d = diam[good][open_eyes]
+    med = float(np.median(d))
+    q1, q3 = np.percentile(d, [25, 75])
+    return IRIS_DIAMETER_MM / med, float(50.0 * (q3 - q1) / med), int(len(d))
+
+
 def mm_per_px(points: np.ndarray, aperture_px: np.ndarray) -> float:
     """One mm-per-pixel factor for the recording.
 
