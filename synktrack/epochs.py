@@ -37,7 +37,10 @@ def blinks_detect(frames: pd.DataFrame, rest_mask: np.ndarray,
     """Frames inside short bilateral eye closures, and how many blinks there were.
 
     A blink is a dip of both eyes below ``blink_drop`` of their rest aperture
-    that is shorter than ``blink_max_s``; frames are padded by one on each side.
+    that is shorter than ``blink_max_s`` and seen whole: open, measured eyes
+    just before and after it (a dip next to frames without an aperture, e.g.
+    a hand over the eye, may be part of a longer closure). Frames are padded
+    by one on each side.
     """
     s = settings or EpochSettings()
     ap = frames[[f"eye_aperture_{side}_mm" for side in SIDES]].to_numpy()
@@ -47,8 +50,10 @@ def blinks_detect(frames: pd.DataFrame, rest_mask: np.ndarray,
     t = frames["time_s"].to_numpy()
     out = np.zeros(len(frames), bool)
     n = 0
+    measured = np.isfinite(ap).all(axis=1)
     for a, b in _runs(low):
-        if t[b - 1] - t[a] <= s.blink_max_s:
+        seen = (a == 0 or measured[a - 1]) and (b == len(low) or measured[b])
+        if seen and t[b - 1] - t[a] <= s.blink_max_s:
             out[max(a - 1, 0) : min(b + 1, len(out))] = True
             n += 1
     return out, n

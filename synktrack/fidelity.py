@@ -25,11 +25,15 @@ from synktrack.synth_lids import HandEye, apply_field, camera, lid_field
 
 
 def landmark_frames(images: Sequence[np.ndarray], model_path: str | os.PathLike[str],
-                    fps: float = 30.0) -> Recording:
-    """Run the real landmark model over images as consecutive video frames."""
+                    fps: float = 30.0, symmetric: bool = True) -> Recording:
+    """Run the real landmark model over images as consecutive video frames.
+
+    ``symmetric=False`` leaves the model's own left-right bias in the
+    reference frame (see :class:`synktrack.track.ClipTracker`), for comparison.
+    """
     from synktrack.track import ClipTracker
 
-    with ClipTracker(model_path, capacity=len(images)) as tracker:
+    with ClipTracker(model_path, capacity=len(images), symmetric=symmetric) as tracker:
         for i, img in enumerate(images):
             tracker.process(img, i / fps)
         h, w = images[0].shape[:2]

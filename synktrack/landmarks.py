@@ -108,9 +108,8 @@ class Recording:
         return int(self.attrs["height"])
 
     def landmarks_px(self) -> np.ndarray:
-        """Landmarks in pixels: x * width, y * height, z * width (MediaPipe's z scale)."""
-        scale = np.array([self.width, self.height, self.width], dtype=np.float64)
-        return self.landmarks.astype(np.float64) * scale
+        """Landmarks in OpenCV pixel coordinates (see :func:`to_pixels`); z * width."""
+        return to_pixels(self.landmarks, self.width, self.height)
 
     def isel(self, index: slice | np.ndarray) -> Recording:
         """Select frames (like ``xarray.Dataset.isel(time=...)``)."""
@@ -133,6 +132,21 @@ class Recording:
                 **{name: getattr(self, name) for name in DIMS},
             )
         return path
+
+
+def to_pixels(landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Normalised landmarks (..., 2 or 3) to pixel coordinates with pixel centres at integers.
+
+    MediaPipe's 0 and 1 are the image's outer edges; OpenCV puts pixel ``j``'s
+    centre at ``j``. Without the half-pixel shift a point and its mirror image
+    land one pixel apart in a flipped frame.
+    """
+    out = landmarks.astype(np.float64).copy()
+    out[..., 0] = out[..., 0] * width - 0.5
+    out[..., 1] = out[..., 1] * height - 0.5
+    if out.shape[-1] > 2:
+        out[..., 2] *= width
+    return out
 
 
 def load_recording(path: str | os.PathLike[str]) -> Recording:

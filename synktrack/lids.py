@@ -403,6 +403,13 @@ class EyeLids:
     ----------
     weight
         Weight of the image estimate in the last frame (0 = landmarks alone).
+    fit
+        Evidence behind the last frame's aperture, 0..1: how well the lid
+        model explained the patch (the best NCC through
+        ``score_lost``..``score_sure``), or, where the landmarks see the eye
+        shut and take over, their share; 1 on the template frame, NaN before
+        there is a template. Low where the eye is hidden, blurred or changed
+        beyond the model.
     last
         The last :class:`LidMatch`, for diagnostics.
     """
@@ -412,6 +419,7 @@ class EyeLids:
         self.settings = settings or LidSettings()
         self.template: LidTemplate | None = None
         self.weight = 0.0
+        self.fit = float("nan")
         self.last: LidMatch | None = None
         e = EYE[label]
         self._up, self._lo = e["pairs"][0]
@@ -449,6 +457,7 @@ class EyeLids:
             while there is no template (use the landmarks).
         """
         s = self.settings
+        self.fit = float("nan")
         to_ref3 = None
         if to_ref is not None and np.isfinite(to_ref).all():
             to_ref3 = np.eye(3)
@@ -469,7 +478,7 @@ class EyeLids:
             if not self._build(gray, points_px, to_ref3, narrow=blink > s.open_blink):
                 return None
             assert self.template is not None
-            self.weight = 1.0
+            self.weight = self.fit = 1.0
             return self._points(points_px, to_ref3, self.template.up_y,
                                 self.template.lo_y), 1.0
         tpl = self.template
@@ -480,8 +489,11 @@ class EyeLids:
         prior = (float(lm[0]) - tpl.up_y, float(lm[1]) - tpl.lo_y)
         found = tpl.match(tpl.window(gray, canon), (gx, gy), prior)
         self.last = found
-        w = _smoothstep(found.top, s.score_lost, s.score_sure) \
-            * _smoothstep(ratio, s.closed, s.opened)
+        fit = _smoothstep(found.top, s.score_lost, s.score_sure)
+        opened = _smoothstep(ratio, s.closed, s.opened)
+        w = fit * opened
+        # Where the landmarks see the eye shut, they measure it (the hand-over below).
+        self.fit = max(fit, 1.0 - opened)
         w = min(w, self.weight + s.recover)
         self.weight = w
         up = w * (tpl.up_y + found.d_up) + (1 - w) * lm[0]

@@ -41,6 +41,10 @@ EYE_PX = 96.0  # eye width in the canonical patch
 PATCH_W = 144
 PATCH_H = 112
 MID_Y = 60.0  # row of the canthi's mid-point
+# Column of the canthi's mid-point: the patch's exact centre, so that the patch of a
+# mirrored image is this patch flipped, and the finder (symmetric in its columns and
+# rays) gives a still and its mirror the same answer.
+MID_X = (PATCH_W - 1) / 2
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,9 @@ class MarginSettings:
         Radii searched for the limbus, relative to the landmark iris radius.
     highlight
         Size of the largest corneal reflection removed before the lid search.
+    every
+        In a clip, search every ``every``-th face frame (the first always):
+        enough for the once-per-recording mm scale and a diagnostic trace.
     iris_margin
         Columns within this many iris radii of the iris centre are bridged,
         not traced.
@@ -88,6 +95,7 @@ class MarginSettings:
     iris_angles: float = 35.0
     iris_range: tuple[float, float] = (0.7, 1.35)
     highlight: float = 0.1
+    every: int = 6
     iris_margin: float = 1.05
     dark_rows: int = 3
     dark_weight: float = 0.0
@@ -134,7 +142,7 @@ def eye_map(points: np.ndarray, label: str) -> np.ndarray | None:
         ax, ay = -ax, -ay
     c, s = ax * EYE_PX / width**2, ay * EYE_PX / width**2
     mx, my = (ox + ix) / 2, (oy + iy) / 2
-    return np.array([[c, s, PATCH_W / 2 - (c * mx + s * my)],
+    return np.array([[c, s, MID_X - (c * mx + s * my)],
                      [-s, c, MID_Y - (-s * mx + c * my)]])
 
 
@@ -220,10 +228,11 @@ class MarginFinder:
 
     def __init__(self, settings: MarginSettings | None = None) -> None:
         self.settings = s = settings or MarginSettings()
-        x0 = PATCH_W / 2 - EYE_PX / 2 + s.span * EYE_PX
-        x1 = PATCH_W / 2 + EYE_PX / 2 - s.span * EYE_PX
-        self.cols = np.arange(int(round(x0)), int(round(x1)) + 1, s.col_step)
-        ang = np.radians(np.arange(-s.iris_angles, s.iris_angles + 1e-9, 5.0))
+        half = int((EYE_PX / 2 - s.span * EYE_PX) // s.col_step)
+        right = np.arange(int(np.ceil(MID_X)), int(np.ceil(MID_X)) + half * s.col_step,
+                          s.col_step)
+        self.cols = np.concatenate([(2 * MID_X - right)[::-1], right]).astype(int)
+        ang = np.radians(np.arange(-s.iris_angles, s.iris_angles + 1e-9, 2.5))
         self._dirs = np.concatenate([np.stack([np.cos(ang), np.sin(ang)], 1),
                                      np.stack([-np.cos(ang), np.sin(ang)], 1)])
         self._radii = np.arange(0.0, 1.0001, 0.02)
@@ -273,7 +282,7 @@ class MarginFinder:
             sclera[:] = True
         # Near its apex a lid is nearly flat: a gentle slope limit there keeps the upper
         # margin from diving onto the pupil's lower edge.
-        slope = np.where(np.abs(cols - PATCH_W / 2) < 0.25 * EYE_PX, 1, s.slope)
+        slope = np.where(np.abs(cols - MID_X) < 0.25 * EYE_PX, 1, s.slope)
         # Upper margin: dark above, bright below (dy > 0).
         # Windows reach further towards the other lid (narrowing, closure, which the
         # landmarks under-report) than away from it (the crease, the cheek fold).
@@ -381,9 +390,12 @@ def _circle(pts: np.ndarray) -> tuple[np.ndarray, float]:
         b = (p**2).sum(1)
         (cx, cy, k), *_ = np.linalg.lstsq(a, b, rcond=None)
         r = math.sqrt(max(k + cx * cx + cy * cy, 0.0))
-        resid = np.abs(np.hypot(pts[:, 0] - cx, pts[:, 1] - cy) - r)
+        dist = np.hypot(pts[:, 0] - cx, pts[:, 1] - cy)
+        resid = np.abs(dist - r)
         new = resid <= max(1.0, 2.5 * float(np.median(resid)))
         if new.sum() < 6 or (new == keep).all():
             break
         keep = new
-    return np.array([cx, cy]), r
+    # the radius as the median distance of the kept edges: one stray ray cannot pull it
+    dist = np.hypot(pts[keep, 0] - cx, pts[keep, 1] - cy)
+    return np.array([cx, cy]), float(np.median(dist))

@@ -74,6 +74,10 @@ class ImageRefiner:
                  margin_settings: MarginSettings | None = None) -> None:
         self.settings = settings or RefineSettings()
         self.margins = MarginFinder(margin_settings)
+        self._face_frames = 0
+        # (478, 2) flip-symmetric minus model landmarks in the reference image, if known
+        # (see synktrack.track.ClipTracker): it seeds the absolute finders.
+        self.mirror_offset: np.ndarray | None = None
         self._ref_gray: np.ndarray | None = None
         self._ref_pts: np.ndarray | None = None
         self.lid_settings = lid_settings or LidSettings()
@@ -113,26 +117,37 @@ class ImageRefiner:
             (2, 3) similarity from this image into the reference image (NaN
             until a reference exists); (n, 2) tracked points in this image;
             (n,) bool, True where the image tracking was used; then per eye
-            (MediaPipe right, left) the lid margins found in the image
-            (2, 2, 2), their confidence (2,) and the limbus diameter (2,), in
-            image pixels (see :mod:`synktrack.margins`).
+            (MediaPipe right, left): the lid margins found afresh in the image
+            (2, 2, 2), the lid tracker's fit (2,) (see
+            :attr:`synktrack.lids.EyeLids.fit`) and the limbus diameter (2,),
+            in image pixels; margins and limbus only every ``every``-th face
+            frame (:class:`synktrack.margins.MarginSettings`), NaN between.
         """
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-        return (*self._track(image, gray, points_px, blink),
-                *self._margins(image, gray, points_px))
+        tracked = self._track(image, gray, points_px, blink)
+        seeds = points_px
+        if self.mirror_offset is not None and np.isfinite(tracked[0]).all():
+            # the reference-image offset, carried into this image by the registration
+            seeds = points_px + self.mirror_offset @ np.linalg.inv(tracked[0][:, :2]).T
+        margins, iris = self._margins(image, gray, seeds)
+        conf = np.array([e.fit if e is not None else np.nan
+                         for e in (self._eyes.get(label) for label in EYE_ORDER)])
+        self._face_frames += 1
+        return (*tracked, margins, conf, iris)
 
     def _margins(self, image: np.ndarray, gray: np.ndarray,
-                 points_px: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 points_px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lid margins and limbus found afresh in the image, every ``every``-th face frame."""
         margins = np.full((2, 2, 2), np.nan)
-        conf = np.full(2, np.nan)
         iris = np.full(2, np.nan)
+        if self._face_frames % self.margins.settings.every:
+            return margins, iris
         for k, label in enumerate(EYE_ORDER):
             found = self.margins.find(image[:, :, 1], gray, points_px, label)
             if found is not None:
                 margins[k] = (found.upper, found.lower)
-                conf[k] = found.confidence
                 iris[k] = found.iris_diameter_px
-        return margins, conf, iris
+        return margins, iris
 
     def _track(self, image: np.ndarray, gray: np.ndarray, points_px: np.ndarray,
                blink: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

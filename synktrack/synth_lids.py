@@ -79,7 +79,11 @@ class HandEye:
 def read_template(path: str) -> dict[str, HandEye]:
     """The two eyes of a 189-point FRL template, keyed by the *patient's* side.
 
-    The image-left eye of a normal photograph is the patient's right.
+    The image-left eye of a normal photograph is the patient's right. These
+    annotators put the upper-lid points on or above the lash line, not at the
+    margin: a lid slid from there hides the lash line's lower part and moves
+    the visible margin by less than asked. Use :func:`at_margins` with lid
+    margins placed at the margin itself before injecting with these eyes.
     """
     pts = np.loadtxt(path, skiprows=1, max_rows=189)
     out = {}
@@ -88,14 +92,26 @@ def read_template(path: str) -> dict[str, HandEye]:
         "left": (range(10, 18), (23, 27), (24, 25, 26), (31, 32, 33)),
     }.items():
         a, b = pts[c0], pts[c1]
+        upper = pts[list(up)]
         # outer canthus is the one farther from the face's midline
         mid_x = (pts[0, 0] + pts[1, 0]) / 2
         outer, inner = (a, b) if abs(a[0] - mid_x) > abs(b[0] - mid_x) else (b, a)
         axis = (inner - outer) / np.linalg.norm(inner - outer)
         proj = pts[list(iris)] @ axis
-        out[side] = HandEye(outer, inner, pts[list(up)], pts[list(lo)],
+        out[side] = HandEye(outer, inner, upper, pts[list(lo)],
                             float(proj.max() - proj.min()))
     return out
+
+
+def at_margins(eye: HandEye, upper_y: float, lower_y: float) -> HandEye:
+    """The eye with its middle lid points moved to hand-placed margins (image y).
+
+    The side points move by the same amount (the curves keep their shape); the
+    canthi stay.
+    """
+    du, dl = upper_y - float(eye.upper[1, 1]), lower_y - float(eye.lower[1, 1])
+    return HandEye(eye.outer, eye.inner, eye.upper + [0.0, du], eye.lower + [0.0, dl],
+                   eye.limbus_px)
 
 
 def scaled(eye: HandEye, f: float) -> HandEye:
@@ -167,7 +183,8 @@ def camera(frames: list[np.ndarray], seed: int = 0, blur: float = 0.7, noise: fl
     Parameters
     ----------
     frames
-        RGB uint8 frames of one size (even width and height).
+        RGB uint8 frames of one size (odd sizes are padded for the encoder and
+        cropped back).
     seed
         Noise seed.
     blur
@@ -185,6 +202,8 @@ def camera(frames: list[np.ndarray], seed: int = 0, blur: float = 0.7, noise: fl
         g = cv2.GaussianBlur(f.astype(np.float32), (0, 0), blur) if blur > 0 else f
         g = g + rng.normal(0.0, noise, g.shape)
         out.append(np.clip(g, 0, 255).astype(np.uint8))
+    h, w = out[0].shape[:2]
+    out = [np.pad(f, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge") for f in out]
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as c:
         s = c.add_stream("libx264", rate=fps)
@@ -198,4 +217,4 @@ def camera(frames: list[np.ndarray], seed: int = 0, blur: float = 0.7, noise: fl
             c.mux(p)
     buf.seek(0)
     with av.open(buf) as c:
-        return [fr.to_ndarray(format="rgb24") for fr in c.decode(video=0)]
+        return [fr.to_ndarray(format="rgb24")[:h, :w] for fr in c.decode(video=0)]

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from synktrack.landmarks import Landmarker, Recording, RecordingBuilder
+from synktrack.landmarks import FaceResult, Landmarker, Recording, RecordingBuilder, to_pixels
+from synktrack.mesh_mirror import symmetrise
 from synktrack.refine import ImageRefiner, RefineSettings
 
 _BLINK = ("eyeBlinkLeft", "eyeBlinkRight")
@@ -22,11 +23,25 @@ class ClipTracker:
         Verified face landmarker model.
     max_faces
         Faces the model looks for (the followed one is chosen consistently).
+    symmetric
+        Landmark the reference frame a second time, mirrored, and keep how far
+        the average of the two (:mod:`synktrack.mesh_mirror`) lies from the
+        model's own points (``attrs["mirror_offset_px"]``, reference-image
+        pixels). The measures add it to every frame in the head frame, so the
+        positions that every tracked point, lid and the head frame start from
+        are free of the model's left-right bias, and a clip and its mirror
+        image give the same values. Tracking itself runs on the model's own
+        points, which stay consistent from frame to frame. One extra inference
+        per clip.
     """
 
     def __init__(self, model_path: str | os.PathLike[str], *, max_faces: int = 2,
-                 refine: RefineSettings | None = None, capacity: int = 256) -> None:
+                 refine: RefineSettings | None = None, capacity: int = 256,
+                 symmetric: bool = True) -> None:
         self.landmarker = Landmarker(model_path, max_faces=max_faces)
+        self._model_path, self._max_faces = model_path, max_faces
+        self.symmetric = symmetric
+        self._offset: np.ndarray | None = None
         self.refiner = ImageRefiner(refine)
         self.builder = RecordingBuilder(capacity)
         self.reference: int | None = None
@@ -41,6 +56,17 @@ class ClipTracker:
     def close(self) -> None:
         self.landmarker.close()
 
+    def _mirror_offset(self, face: FaceResult, image: np.ndarray) -> np.ndarray | None:
+        """(478, 2) flip-symmetric minus the model's landmarks of this frame, pixels."""
+        assert face.landmarks is not None
+        with Landmarker(self._model_path, max_faces=self._max_faces) as mirror:
+            flipped = mirror.process(np.ascontiguousarray(image[:, ::-1]), 0.0)
+        if flipped.landmarks is None:
+            return None
+        h, w = image.shape[:2]
+        sym = symmetrise(face.landmarks, flipped.landmarks)
+        return to_pixels(sym[:, :2], w, h) - to_pixels(face.landmarks[:, :2], w, h)
+
     def __len__(self) -> int:
         return len(self.builder)
 
@@ -50,13 +76,16 @@ class ClipTracker:
         refined = None
         if face.landmarks is not None:
             h, w = image.shape[:2]
-            pts = face.landmarks[:, :2].astype(np.float64) * (w, h)
+            pts = to_pixels(face.landmarks[:, :2], w, h)
             if self._blink_idx is None:
                 names = face.blendshape_names
                 self._blink_idx = [names.index(n) for n in _BLINK if n in names]
             assert face.blendshapes is not None
             blink = float(face.blendshapes[self._blink_idx].max()) if self._blink_idx else 0.0
             had_ref = self.refiner.has_reference
+            if self.symmetric and not had_ref:  # this frame may become the reference
+                self._offset = self._mirror_offset(face, image)
+                self.refiner.mirror_offset = self._offset
             refined = self.refiner.process(image, pts, blink)
             if not had_ref and self.refiner.has_reference:
                 self.reference = len(self.builder)
@@ -65,4 +94,6 @@ class ClipTracker:
 
     def recording(self, attrs: dict[str, Any]) -> Recording:
         attrs = {**attrs, "reference_frame": self.reference}
+        if self._offset is not None and self.reference is not None:
+            attrs["mirror_offset_px"] = np.round(self._offset, 4).tolist()
         return self.builder.build(attrs)

@@ -173,7 +173,8 @@ def make_recording(
             continue
         present[i] = True
         img = poses[i].apply(tpl)
-        lm[i, :, 0], lm[i, :, 1], lm[i, :, 2] = img[:, 0] / W, img[:, 1] / H, 0.0
+        # normalised coordinates run edge to edge; pixel centres sit at integers
+        lm[i, :, 0], lm[i, :, 1], lm[i, :, 2] = (img[:, 0] + 0.5) / W, (img[:, 1] + 0.5) / H, 0.0
         bs[i] = 0.05
         bs[i, 1:5] = (*blink, *smile)
         mx[i] = matrices[i] if matrices is not None else matrix_of(np.eye(3))

@@ -94,29 +94,67 @@ def test_limbus_found_in_the_image_matches_the_hand_placed_limbus(
 
 
 @pytest.mark.slow
-def test_sliding_lid_model_is_recovered_on_real_faces(annotated: list[str],
+def test_sliding_lid_model_is_recovered_on_real_faces(shared_dir: Path,
                                                       model_path: Path) -> None:
-    """The second injection model (hand-placed lids, camera effects) on two real faces.
+    """The second injection model on two London faces whose margins were placed by hand.
 
-    Measured today: one-sided 0.82-0.90x, leak <= 0.03x; the goal is 0.95-1.05x.
+    Lid margins come from the blind hand annotation (benchmarks/data/london_lids.csv), not
+    from any landmark model. Measured today (8 faces, bench_lid_models.py): one-sided
+    upper 0.76x, lower 0.88x, leak <= 0.005x; the goal is 0.95-1.05x.
     """
     import cv2
-
-    from synktrack.fidelity import sliding_lid_run
-    from synktrack.synth_lids import scaled
-
-    rows = []
-    for tem in (annotated[0], annotated[-1]):
-        rgb = cv2.cvtColor(cv2.imread(tem[:-4] + ".jpg"), cv2.COLOR_BGR2RGB)
-        img = cv2.resize(rgb, None, fx=0.4, fy=0.4, interpolation=cv2.INTER_AREA)
-        hand = {k: scaled(v, 0.4) for k, v in read_template(tem).items()}
-        rows.append(sliding_lid_run(img, hand, model_path, name=Path(tem).stem))
     import pandas as pd
 
+    from synktrack.fidelity import sliding_lid_run
+    from synktrack.synth_lids import at_margins, scaled
+
+    hand = pd.read_csv(ROOT / "benchmarks" / "data" / "london_lids.csv", dtype={"subject": str})
+    rows = []
+    for n in ("004", "025"):
+        bgr = cv2.imread(str(shared_dir / "media" / "images" / f"london__{n}_neutral.jpg"))
+        img = cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), (675, 675),
+                         interpolation=cv2.INTER_AREA)
+        h = hand[(hand.subject == n) & (hand.expression == "neutral")].set_index("eye")
+        tem = shared_dir / "media" / "annotated" / "london" / f"london__{n}_neutral.tem"
+        eyes = {s: scaled(at_margins(e, float(h.loc[s, "upper_y_mean"]),
+                                     float(h.loc[s, "lower_y_mean"])), 0.5)
+                for s, e in read_template(str(tem)).items()}
+        rows.append(sliding_lid_run(img, eyes, model_path, name=n, symmetric=()))
     df = pd.concat(rows)
-    one = df[df.kind == "one-sided"]
-    assert one.image_sensitivity.median() >= 0.75
-    assert one.image_leak.median() <= 0.05  # measured 0.02-0.03, worst face 0.14
-    assert one.image_leak.max() <= 0.2
+    assert df.image_sensitivity.median() >= 0.7
+    assert df.image_leak.max() <= 0.05
     # the tracker beats the raw landmarks on a model it was not built around
-    assert one.image_sensitivity.median() > one.landmarks_sensitivity.median() + 0.3
+    assert df.image_sensitivity.median() > df.landmarks_sensitivity.median() + 0.3
+
+
+@pytest.mark.slow
+def test_a_hidden_eye_has_no_aperture(shared_dir: Path, model_path: Path,
+                                      tmp_path: Path) -> None:
+    """A thumb in front of the patient's right eye (mediapipe-samples clip, from ~2.8 s):
+    its lid fit collapses, so those frames carry no eye_aperture; the other eye keeps its."""
+    from synktrack.analyze import analyze_clip
+
+    clip = shared_dir / "media" / "videos" / "mpsamples__gesture_recognizer_test_video.mp4"
+    frames = analyze_clip(clip, tmp_path, model=model_path).frames
+    late, early = frames.time_s > 3.5, frames.time_s < 2.0
+    assert frames.loc[late, "eye_confidence_right"].median() < 0.5
+    assert frames.loc[late, "eye_aperture_right_mm"].isna().mean() > 0.8
+    assert frames.loc[early, "eye_aperture_right_mm"].notna().all()
+    assert frames["eye_aperture_left_mm"].notna().mean() > 0.95
+
+
+def test_a_dip_next_to_unmeasured_frames_is_not_a_blink() -> None:
+    """A closure whose start is hidden (no aperture) may be longer than a blink."""
+    import pandas as pd
+
+    from synktrack.epochs import blinks_detect
+
+    t = np.arange(60) / 30
+    ap = np.full(60, 10.0)
+    ap[20:24] = 1.0  # a real blink: open before and after
+    ap[40:44] = np.nan  # a hand over the eyes...
+    ap[44:47] = 1.0  # ...then still shut
+    frames = pd.DataFrame({"time_s": t, "eye_aperture_left_mm": ap,
+                           "eye_aperture_right_mm": ap})
+    mask, n = blinks_detect(frames, np.ones(60, bool))
+    assert n == 1 and mask[21] and not mask[45]

@@ -25,13 +25,19 @@ __all__ = ["COLUMNS", "MeasureSettings", "measures_process", "head_frame_of"]
 
 @dataclass(frozen=True)
 class MeasureSettings:
-    """Quality limits for the per-frame flags."""
+    """Quality limits for the per-frame flags.
+
+    ``min_eye_confidence``: frames whose lid fit (``eye_confidence_*``) is below
+    it get no ``eye_aperture_*`` value (NaN), so no index averages them as if
+    they were measured; the landmark and margin columns keep theirs.
+    """
 
     max_yaw_deg: float = 20.0
     max_pitch_deg: float = 20.0
     max_roll_deg: float = 25.0
     min_face_width_px: float = 80.0
     max_jitter_mm: float = 1.0
+    min_eye_confidence: float = 0.5
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -54,14 +60,15 @@ COLUMNS: dict[str, str] = {
         for s in SIDES
     },
     **{
-        f"eye_aperture_margins_{s}_mm": f"the {s} eye's lid margins located afresh in this "
-        "frame's image at the iris column (absolute, no template, no landmark prior) (mm)"
+        f"eye_aperture_margins_{s}_mm": f"the {s} eye's lid margins located afresh in the "
+        "image at the iris column, every few frames (absolute, no template, no landmark "
+        "prior; a diagnostic, not yet as reliable as eye_aperture) (mm)"
         for s in SIDES
     },
     **{
-        f"eye_confidence_{s}": f"0-1 image evidence for the {s} eye's lid margins in this "
-        "frame (edge strength against the patch's own contrast); frames below the limit in "
-        "session.json are not averaged into eye indices"
+        f"eye_confidence_{s}": f"0-1 fit of the {s} eye's lid model to this frame's image "
+        "(empty while there is no open-eye template yet); below the limit in session.json "
+        "the frame has no eye_aperture value, so no index averages it"
         for s in SIDES
     },
     **{f"eye_area_{s}_mm2": f"area of the {s} eye opening (mm^2)" for s in SIDES},
@@ -112,7 +119,9 @@ def head_frame_of(rec: Recording, mirrored: bool = False, refined: bool = True) 
         return HeadFrame(np.full_like(pts, np.nan), nan)
     ypr = yaw_pitch_roll(rec.matrix[ref : ref + 1])[0]
     cosines = (float(np.cos(np.radians(ypr[0]))), float(np.cos(np.radians(ypr[1]))))
-    return head_frame(pts, rec.to_ref, int(ref), rec.width, mirrored, cosines)
+    offset = rec.attrs.get("mirror_offset_px") if refined else None
+    return head_frame(pts, rec.to_ref, int(ref), rec.width, mirrored, cosines,
+                      None if offset is None else np.asarray(offset, dtype=np.float64))
 
 
 def _jitter_px(points: np.ndarray) -> np.ndarray:
@@ -166,7 +175,11 @@ def measures_process(rec: Recording, mirrored: bool = False,
         "n_faces": rec.n_faces.astype(int),
     }
     for side in SIDES:
-        cols[f"eye_aperture_{side}_mm"] = eyes.centre_aperture_px(pts, labels[side]) * k
+        conf = rec.eye_confidence[:, eye_col[side]]
+        ap = eyes.centre_aperture_px(pts, labels[side]) * k
+        with np.errstate(invalid="ignore"):
+            cols[f"eye_aperture_{side}_mm"] = np.where(conf < settings.min_eye_confidence,
+                                                       np.nan, ap)
     for side in SIDES:
         cols[f"eye_aperture_landmarks_{side}_mm"] = eyes.centre_aperture_px(
             lm_pts, labels[side]) * k

@@ -49,7 +49,7 @@ def apply_affine(points: np.ndarray, affine: np.ndarray) -> np.ndarray:
 
 def head_frame(points_px: np.ndarray, to_ref: np.ndarray, reference: int, width: int,
                mirrored: bool = False, foreshortening: tuple[float, float] = (1.0, 1.0),
-               ) -> HeadFrame:
+               offset: np.ndarray | None = None) -> HeadFrame:
     """Put image landmarks into the head-fixed frame.
 
     Parameters
@@ -66,8 +66,14 @@ def head_frame(points_px: np.ndarray, to_ref: np.ndarray, reference: int, width:
         True for mirrored video (the patient's right on the image's right).
     foreshortening
         cos(yaw) and cos(pitch) of the reference frame.
+    offset
+        (landmark, 2) correction added to every frame in reference-image pixels
+        (the landmark model's left-right bias in the reference frame; see
+        :class:`synktrack.track.ClipTracker`); points beyond it get none.
     """
     reg = apply_affine(points_px, to_ref)
+    if offset is not None:
+        reg[:, : len(offset)] += offset
     if mirrored:
         reg[..., 0] = width - reg[..., 0]
     ref = reg[reference]
