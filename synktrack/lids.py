@@ -260,7 +260,7 @@ class LidTemplate:
 
         self._mu, self._su = layer(self.du, mu, 1.0)
         self._ml, self._sl = layer(self.dl, ml, -1.0)
-        gap = float((ml - mu).min())
+        gap = self._gap = float((ml - mu).min())
         self._valid = (self.du[:, None] - self.dl[None]) <= gap + step
         self.texture = float(ref[self.rows][:, self.cols].std())
         self.iris = np.zeros(2)  # iris centre in the template frame (canonical px)
@@ -371,6 +371,11 @@ class LidTemplate:
         i, j = np.unravel_index(int(np.argmax(post)), post.shape)
         d_up = self.du[i] + _vertex(post[:, j], int(i)) * self.step
         d_lo = self.dl[j] + _vertex(post[i, :], int(j)) * self.step
+        if d_up - d_lo >= self._gap - self.step:
+            # The lids meet where the band is narrowest, so they meet at its centre too (the
+            # model cannot let them cross, which would leave the centre a gap): a shut eye.
+            mid = (self.up_y + d_up + self.lo_y + d_lo) / 2
+            d_up, d_lo = mid - self.up_y, mid - self.lo_y
         return LidMatch(float(d_up), float(d_lo), float(ncc[i, j]), top)
 
 
@@ -491,8 +496,15 @@ class EyeLids:
         self.last = found
         fit = _smoothstep(found.top, s.score_lost, s.score_sure)
         opened = _smoothstep(ratio, s.closed, s.opened)
-        w = fit * opened
-        # Where the landmarks see the eye shut, they measure it (the hand-over below).
+        # Closing, the landmarks take over (a shut eye shows no margin to match), except
+        # where the image sees the lids closer together: neither measure under-reads a
+        # shut eye (the landmarks keep a 1-1.4 mm gap), so the smaller one is nearer.
+        image_gap = (tpl.lo_y + found.d_lo) - (tpl.up_y + found.d_up)
+        if image_gap < float(lm[1] - lm[0]):
+            w = fit + (1.0 - fit) * (1.0 - opened)
+        else:
+            w = fit * opened
+        # Where the landmarks see the eye shut, that is evidence too.
         self.fit = max(fit, 1.0 - opened)
         w = min(w, self.weight + s.recover)
         self.weight = w

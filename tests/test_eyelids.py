@@ -186,9 +186,20 @@ def test_clear_image_peak_wins_flat_one_leans_on_the_prior(eye: EyeLids) -> None
     assert abs(found.d_up - prior[0]) < 1.0 and abs(found.d_lo - prior[1]) < 1.0
 
 
-def test_closed_eye_is_the_landmarks_call(eye: EyeLids) -> None:
+def test_a_shut_eye_reads_shut(eye: EyeLids) -> None:
+    """Lids that meet in the image read as meeting, not as the landmarks' leftover gap."""
+    shut = A_UP + A_LO - 1.0  # the landmarks keep a 1 px gap
+    found = eye.update(draw_eye(A_UP + A_LO, 0.0), eye_points(shut, 0.0), blink=0.9)
+    assert found is not None
+    pts, _ = found
+    assert 0.0 <= pts[1, 1] - pts[0, 1] <= 0.5
+
+
+def test_closing_eye_the_landmarks_see_shut_is_theirs(eye: EyeLids) -> None:
+    """Where the landmarks see the eye shut and the image does not see the lids closer,
+    the landmarks take over (a shut eye shows no margin to match)."""
     shut = A_UP + A_LO - 1.0
-    found = eye.update(draw_eye(shut, 0.0), eye_points(shut, 0.0), blink=0.9)
+    found = eye.update(draw_eye(), eye_points(shut, 0.0), blink=0.9)
     assert found is not None
     pts, weight = found
     assert weight == 0.0
@@ -199,8 +210,8 @@ def test_closed_eye_is_the_landmarks_call(eye: EyeLids) -> None:
 def test_blend_weight_drops_at_once_and_recovers_over_frames(eye: EyeLids) -> None:
     shut = A_UP + A_LO - 1.0
     weights = []
-    for d in (0.0, shut, 0.0, 0.0, 0.0, 0.0):
-        found = eye.update(draw_eye(d, 0.0), eye_points(d, 0.0), blink=0.05)
+    for d in (0.0, shut, 0.0, 0.0, 0.0, 0.0):  # the landmarks alone say "shut" once
+        found = eye.update(draw_eye(), eye_points(d, 0.0), blink=0.05)
         assert found is not None
         weights.append(found[1])
     rise = LidSettings().recover
