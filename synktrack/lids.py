@@ -500,10 +500,8 @@ class EyeLids:
         # where the image sees the lids closer together: neither measure under-reads a
         # shut eye (the landmarks keep a 1-1.4 mm gap), so the smaller one is nearer.
         image_gap = (tpl.lo_y + found.d_lo) - (tpl.up_y + found.d_up)
-        if image_gap < float(lm[1] - lm[0]):
-            w = fit + (1.0 - fit) * (1.0 - opened)
-        else:
-            w = fit * opened
+        closer = image_gap < float(lm[1] - lm[0])
+        w = fit + (1.0 - fit) * (1.0 - opened) if closer else fit * opened
         # Where the landmarks see the eye shut, that is evidence too.
         self.fit = max(fit, 1.0 - opened)
         w = min(w, self.weight + s.recover)
