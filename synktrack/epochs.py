@@ -175,7 +175,23 @@ def _rest_frames(t: np.ndarray, steps: list[Step], i: int, s: EpochSettings) -> 
     return mask
 
 
-def epochs_auto(frames: pd.DataFrame, min_s: float = 0.8) -> tuple[Protocol, list[str]]:
+def _widen(t: np.ndarray, level: np.ndarray, a: int, b: int, lo: int, hi: int,
+           ramp_level: float, ramp_max_s: float) -> tuple[int, int]:
+    """Extend the run ``[a, b)`` outwards while ``level`` stays at or above ``ramp_level``.
+
+    Never into ``[.., lo)`` or ``[hi, ..)`` (the neighbouring runs) and by at most
+    ``ramp_max_s`` on each side.
+    """
+    t_a, t_b = t[a], t[b - 1]
+    while a > lo and level[a - 1] >= ramp_level and t_a - t[a - 1] <= ramp_max_s:
+        a -= 1
+    while b < hi and level[b] >= ramp_level and t[b] - t_b <= ramp_max_s:
+        b += 1
+    return a, b
+
+
+def epochs_auto(frames: pd.DataFrame, min_s: float = 0.8, ramp_level: float = 0.2,
+                ramp_max_s: float = 1.0) -> tuple[Protocol, list[str]]:
     """Find movement epochs in an unprompted clip; return them as a protocol.
 
     Each frame is scored for every movement against the clip's quietest frames;
@@ -205,13 +221,20 @@ def epochs_auto(frames: pd.DataFrame, min_s: float = 0.8) -> tuple[Protocol, lis
     best = np.argmax(stack, axis=0)
     active = stack.max(axis=0) >= 1.0
     names = list(scores)
+    level = stack.max(axis=0)
     steps: list[Step] = []
     found: list[str] = []
     cursor = float(t[0])
-    for a, b in _runs(active):
-        if t[b - 1] - t[a] < min_s:
-            continue
+    last = 0
+    runs = [(a, b) for a, b in _runs(active) if t[b - 1] - t[a] >= min_s]
+    for k, (a, b) in enumerate(runs):
         movement = names[int(np.bincount(best[a:b], minlength=len(names)).argmax())]
+        # Widen the run to the movement's onset and release, as a prompted step holds
+        # them: coupling is a slope over the epoch's frames, and without the ramps from
+        # rest it would compare one movement's plateau with another's.
+        nxt = runs[k + 1][0] if k + 1 < len(runs) else len(t)
+        a, b = _widen(t, level, a, b, last, nxt, ramp_level, ramp_max_s)
+        last = b
         start, end = float(t[a]), float(t[b - 1])
         if start > cursor:
             steps.append(Step("rest", start - cursor, "", cursor))

@@ -104,8 +104,11 @@ def epochs_analyze(frames: pd.DataFrame, epochs: pd.DataFrame,
                 brow_raise_mm=float(plat_all[c["brow"]].median() - rest[c["brow"]].median()),
                 blink_frames=int((ep["_plateau"] & blink).sum()),
             )
-            # Time-resolved coupling over the epoch's frames (ramps included).
-            win = frames.loc[ep["_window"] & eye_ok]
+            # Time-resolved coupling over the epoch's frames (ramps included) and the rest
+            # frames around it, which anchor the slope at rest: however much of the ramps
+            # an epoch holds (a prompted step, or one found in the signals), the slope runs
+            # from rest to the movement and never across movements.
+            win = frames.loc[(ep["_window"] & eye_ok) | (ep["_rest"] & ~blink)]
             with np.errstate(divide="ignore", invalid="ignore"):  # closed eyes at rest
                 narrow = 100 * (rest_ap - win[c["ap"]].to_numpy()) / rest_ap
             exc = np.hypot(win[c["x"]].to_numpy() - rest[c["x"]].median(),
@@ -245,7 +248,8 @@ METHODS = {
     "mouth_corner": "Mouth-corner position in a head-fixed frame registered on the image "
     "(nose and inner canthi), in mm scaled by the iris (11.7 mm); excursion is the distance "
     "from the rest position, median over the plateau.",
-    "coupling": "Oral-ocular coupling: over all frames of the smile and pucker epochs, the "
+    "coupling": "Oral-ocular coupling: over all frames of the smile and pucker epochs and the "
+    "rest frames around them, the "
     "least-squares slope of eye narrowing (% of rest) on same-side mouth-corner excursion "
     "(mm), with its correlation r. Ocular-oral coupling: over the eye-closure epochs, the slope "
     "of mouth-corner excursion (mm) per 10 % of same-side eye closure.",

@@ -579,3 +579,47 @@ def test_epochs_auto_on_a_still_face_finds_nothing() -> None:
     auto, found = epochs_auto(make_frames(proto, {}))
     assert [s for s in auto.steps if s.movement != "rest"] == []
     assert "no movement" in found[0]
+
+
+def _agree(a: dict[str, object], b: dict[str, object]) -> list[str]:
+    """Index keys on which two analyses of one clip disagree beyond a clinical tolerance."""
+    bad = []
+    for stem in INDICES:
+        keys = [col(stem, s) for s in SIDES] + [asymmetry_column(stem)]
+        if stem.endswith("coupling"):
+            keys += [f"{stem}_r_{s}" for s in SIDES]
+        for k in keys:
+            x, y = float(a[k]), float(b[k])  # type: ignore[arg-type]
+            unit = INDICES[stem][0]
+            tol = {"_pct": 2.0, "_mm": 0.2}.get(unit, 0.15 * abs(y) + 0.3)
+            if k.endswith(("_r_left", "_r_right")):
+                tol = 0.1
+            if not (np.isnan(x) and np.isnan(y)) and not abs(x - y) <= tol:
+                bad.append(f"{k}: auto {x:.3f}, timed {y:.3f}")
+    return bad
+
+
+def test_epochs_auto_and_timed_protocol_agree_on_every_index() -> None:
+    """Regression: auto epochs held only the plateau, so the pooled coupling slope ran from
+    the smile's plateau to the pucker's and flipped its sign (demo clip: -2.8 vs +11.1)."""
+    moves = with_extra(healthy_moves(), "smile", narrowing={"left": 25.0})
+    moves = with_extra(moves, "pucker", narrowing={"left": 25.0})
+    frames = make_frames(FULL, moves, coupling_pct_per_mm={"right": 2.0},
+                         closure_lift_mm_per_10pct={"left": 0.25}, seed=5)
+    auto, _ = epochs_auto(frames)
+    assert [s.movement for s in auto.steps if s.movement != "rest"] == \
+        [s.movement for s in FULL.steps if s.movement != "rest"]
+    a, b = analyse(frames, auto), analyse(frames, FULL)
+    assert _agree(a.ix, b.ix) == []
+    assert b.ix[col("oral_ocular_coupling", "left")] > 3.0  # a real, positive coupling
+
+
+def test_coupling_is_anchored_at_rest() -> None:
+    """The same clip, epochs cut tighter or looser: the coupling slope barely moves."""
+    frames = make_frames(FULL, healthy_moves(), coupling_pct_per_mm={"left": 4.0}, seed=2)
+    tight = epochs_auto(frames, ramp_level=1.0)[0]  # plateau only, no ramps
+    loose = epochs_auto(frames)[0]
+    a, b = analyse(frames, tight), analyse(frames, loose)
+    for s in SIDES:
+        k = col("oral_ocular_coupling", s)
+        assert a.ix[k] == pytest.approx(b.ix[k], abs=0.15 * abs(b.ix[k]) + 0.3)  # type: ignore[arg-type]

@@ -270,3 +270,26 @@ def test_print_injected_vs_recovered(sessions: SessionGetter,
         print("\n" + "\n".join(lines))
     r = np.array(ratios)
     assert np.isfinite(r).all()
+
+
+def test_auto_epochs_agree_with_the_timed_protocol(sessions: SessionGetter,
+                                                    tmp_path: Path) -> None:
+    """The same real clip analysed with ``protocol="auto"``: every index as with the timing."""
+    from synktrack.analyze import analyze_recording
+    from synktrack.landmarks import load_recording
+    from synktrack.schema import INDICES, asymmetry_column, index_column
+
+    s = sessions(DOSE_FACE, injected(DOSE_FACE))
+    rec = load_recording(s.clip.parent / s.clip.stem / "landmarks.npz")
+    auto = analyze_recording(rec, tmp_path, protocol="auto",
+                             affected_side=FACES[DOSE_FACE]).session_row
+    assert auto is not None
+    bad = []
+    for stem, (unit, _) in INDICES.items():
+        for k in [index_column(stem, side) for side in ("left", "right")] + \
+                [asymmetry_column(stem)]:
+            x, y = float(auto[k]), float(s.row[k])  # type: ignore[arg-type]
+            tol = {"_pct": 3.0, "_mm": 0.3}.get(unit, 0.2 * abs(y) + 0.5)
+            if not (np.isnan(x) and np.isnan(y)) and not abs(x - y) <= tol:
+                bad.append(f"{k}: auto {x:.2f}, timed {y:.2f}")
+    assert bad == []
