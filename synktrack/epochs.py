@@ -18,6 +18,13 @@ from synktrack.protocol import Protocol, Step
 SIDES = ("left", "right")
 MIN_PLATEAU_FRAMES = 5
 MIN_USABLE_FRACTION = 0.5
+#: Kinds of unusable epoch (the private ``_cause`` column of an epoch table).
+UNUSABLE_CAUSES = ("clip_end", "frames", "not_seen")
+# A movement is seen on a side when its amplitude (plateau median minus rest median)
+# exceeds NOISE_FACTOR robust SDs of the same signal over the rest frames, and at least
+# this much in clinical units (mm of corner or brow travel, mm of eye closing).
+NOISE_FACTOR = 4.0
+MOVEMENT_FLOOR_MM = {"smile": 0.5, "pucker": 0.5, "brow_raise": 0.5, "eye_closure": 1.0}
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,45 @@ def movement_signal(frames: pd.DataFrame, movement: str, rest: pd.Series) -> np.
         return np.nanmean(np.stack(parts), axis=0)
 
 
+def side_signal(frames: pd.DataFrame, movement: str, side: str,
+                rest: pd.Series) -> np.ndarray:
+    """(time,) how far one side has moved in ``movement`` from ``rest`` (mm, + = more)."""
+    def col(name: str) -> np.ndarray:
+        return frames[name].to_numpy(dtype=float) - float(rest[name])
+
+    if movement in ("smile", "pucker"):
+        return np.hypot(col(f"mouth_corner_{side}_x_mm"), col(f"mouth_corner_{side}_y_mm"))
+    if movement == "eye_closure":
+        return -col(f"eye_aperture_{side}_mm")
+    if movement == "brow_raise":
+        return col(f"brow_height_{side}_mm")
+    return np.zeros(len(frames))
+
+
+def movement_seen(frames: pd.DataFrame, movement: str, plateau: np.ndarray,
+                  rest: np.ndarray) -> dict[str, tuple[float, float]]:
+    """Per side: (amplitude, threshold) of ``movement`` on ``plateau`` against ``rest``.
+
+    The amplitude is the plateau median of :func:`side_signal` minus its rest
+    median; the threshold is :data:`NOISE_FACTOR` robust SDs (1.4826 x MAD) of
+    the signal over the rest frames, and never below :data:`MOVEMENT_FLOOR_MM`.
+    A side moved when its amplitude exceeds its threshold; a paralysed side may
+    stay still, so an epoch needs the movement on one side only.
+    """
+    out: dict[str, tuple[float, float]] = {}
+    base = frames.loc[rest].median(numeric_only=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for side in SIDES:
+            sig = side_signal(frames, movement, side, base)
+            at_rest = sig[rest]
+            noise = 1.4826 * float(np.nanmedian(np.abs(at_rest - np.nanmedian(at_rest))))
+            amp = float(np.nanmedian(sig[plateau]) - np.nanmedian(at_rest))
+            thr = max(MOVEMENT_FLOOR_MM.get(movement, 0.5), NOISE_FACTOR * noise)
+            out[side] = (amp, thr)
+    return out
+
+
 def epochs_from_protocol(frames: pd.DataFrame, protocol: Protocol,
                          settings: EpochSettings | None = None) -> pd.DataFrame:
     """One row per movement step: windows, plateau, rest frames, usability.
@@ -124,14 +170,15 @@ def epochs_from_protocol(frames: pd.DataFrame, protocol: Protocol,
             "start_s": step.start_s, "end_s": step.end_s,
             "plateau_start_s": np.nan, "plateau_end_s": np.nan,
             "frames": int(win.sum()), "usable_frames": 0, "usable_fraction": 0.0,
-            "usable": False, "reason": "",
+            "usable": 0, "reason": "",
         }
         plateau = trim & usable
         reason = ""
-        if step.start_s >= end_of_clip:
-            reason = "the clip ends before this step"
-        elif step.end_s > end_of_clip + 0.5:
-            reason = "the clip ends during this step"
+        cause = ""  # what kind of reason, for code that reacts to it (see UNUSABLE_CAUSES)
+        if step.start_s >= end_of_clip or step.end_s > end_of_clip + 0.5:
+            reason = "the clip ends before this step" if step.start_s >= end_of_clip else \
+                "the clip ends during this step"
+            cause = "clip_end"
         elif not (rest_idx & usable).any():
             reason = "no usable rest before or after this movement"
         if not reason and plateau.sum() >= MIN_PLATEAU_FRAMES:
@@ -153,11 +200,22 @@ def epochs_from_protocol(frames: pd.DataFrame, protocol: Protocol,
                 reason = (f"only {int(plateau.sum())} frames to measure in this step (at least "
                           f"{MIN_PLATEAU_FRAMES} needed): use longer steps or a higher frame "
                           "rate")
+        cause = cause or ("frames" if reason else "")
+        if not reason:
+            seen = movement_seen(frames, step.movement, plateau, rest_idx & usable)
+            if all(not amp > thr for amp, thr in seen.values()):
+                cause = "not_seen"
+                what = step.movement.replace("_", " ")
+                reason = (f"no {what} seen on either side (" + ", ".join(
+                    f"{side} {round(amp, 1) + 0.0:.1f} mm, needs {thr:.1f}"
+                    for side, (amp, thr) in seen.items())
+                    + "): the movement stayed within the rest noise")
         if plateau.any():
             row["plateau_start_s"] = float(t[plateau].min())
             row["plateau_end_s"] = float(t[plateau].max())
         row.update(usable_frames=int((win & usable).sum()), usable_fraction=round(frac, 3),
-                   usable=not reason, reason=reason)
+                   usable=int(not reason), reason=reason)
+        row["_cause"] = cause if reason else ""
         row["_plateau"] = plateau
         row["_rest"] = rest_idx & usable
         row["_window"] = win & usable
@@ -246,3 +304,10 @@ def epochs_auto(frames: pd.DataFrame, min_s: float = 0.8, ramp_level: float = 0.
     if not found:
         found = ["no movement epochs found (the face stayed at rest)"]
     return Protocol("auto", 1, tuple(steps), "epochs found in the signals", "auto"), found
+
+
+def movements_missing(epochs: pd.DataFrame, protocol: Protocol) -> list[str]:
+    """Movements of ``protocol`` without a single usable epoch (a session without them
+    is not complete)."""
+    done = set(epochs.loc[epochs["usable"].astype(bool), "movement"]) if len(epochs) else set()
+    return [m for m in protocol.movements() if m != "rest" and m not in done]

@@ -69,7 +69,8 @@ METADATA_COLUMNS: dict[str, str] = {
     "protocol_version": "protocol version",
     "affected_side": "left, right or unknown",
     "mirrored": "1 if the video was selfie-style (mirrored)",
-    "complete": "1 if the whole recording was read",
+    "complete": "1 if the whole recording was read and every movement of the protocol was "
+    "seen and measured at least once",
     "source": "input file (or camera)",
     "source_sha256": "SHA-256 of the input file",
     "synktrack_version": "synktrack version",
@@ -138,7 +139,8 @@ EPOCH_COLUMNS: dict[str, str] = {
     "usable_fraction": "usable share of the step's frames once the reaction (first 0.8 s) and "
     "release (last 0.2 s) are skipped",
     "blink_frames": "frames left out of eye measures because of a blink",
-    "usable": "1 if the epoch had enough usable frames",
+    "usable": "1 if the epoch had enough usable frames and the movement was seen on at least "
+    "one side (0 otherwise, with the reason)",
     "reason": "why the epoch is unusable (empty when usable)",
     "rest_eye_aperture_mm": "eye aperture at the surrounding rest (mm)",
     "eye_aperture_mm": "median eye aperture on the plateau (mm)",

@@ -212,9 +212,9 @@ def test_missing_and_empty_history(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_cli_analyze_history_appends_one_row(tmp_path: Path, shared_dir: Path,
+def test_cli_analyze_history_appends_one_row(tmp_path: Path, media_dir: Path,
                                              model_path: Path) -> None:
-    clip = shared_dir / "media" / "videos" / "pyfeat__single_face.mp4"  # 2.4 s, neutral -> smile
+    clip = media_dir / "videos" / "pyfeat__single_face.mp4"  # 2.4 s, neutral -> smile
     proto = tmp_path / "tiny.toml"
     proto.write_text('name = "tiny"\nversion = 3\n'
                      '[[step]]\nmovement = "rest"\nduration_s = 1.0\n'

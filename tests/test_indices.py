@@ -623,3 +623,55 @@ def test_coupling_is_anchored_at_rest() -> None:
     for s in SIDES:
         k = col("oral_ocular_coupling", s)
         assert a.ix[k] == pytest.approx(b.ix[k], abs=0.15 * abs(b.ix[k]) + 0.3)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- nothing moved
+
+
+def test_a_still_face_has_no_usable_epoch() -> None:
+    """Nothing moved: every epoch is unusable, saying so, and no index is a 0 % or 0 mm."""
+    from synktrack.epochs import movements_missing
+
+    res = analyse(make_frames(FULL, {}, noise=0.15, seed=4), FULL)
+    ep = res.epochs
+    assert (ep["usable"] == 0).all()
+    assert set(ep["_cause"]) == {"not_seen"}
+    assert all("seen on either side" in r and "rest noise" in r for r in ep["reason"])
+    for stem in INDICES:
+        for s in SIDES:
+            assert np.isnan(res.ix[col(stem, s)]), stem
+    assert movements_missing(ep, FULL) == FULL.movements()
+
+
+def test_one_paralysed_side_still_counts_as_a_movement() -> None:
+    """The movement on one side only (the other paralysed) is enough for a usable epoch."""
+    moves = healthy_moves()
+    for m in moves.values():
+        for part in (m.narrowing_pct, m.corner_mm, m.brow_mm):
+            part.pop("left", None)
+    res = analyse(make_frames(FULL, moves, noise=0.15, seed=4), FULL)
+    assert (res.epochs["usable"] == 1).all(), res.epochs["reason"].tolist()
+    assert res.ix[col("smile_excursion", "left")] == pytest.approx(0.0, abs=0.3)
+    assert res.ix[col("smile_excursion", "right")] == pytest.approx(3.2, abs=0.3)
+
+
+def test_a_movement_skipped_once_leaves_the_other_repetition() -> None:
+    """One smile not done: that epoch is unusable, the session still has the movement."""
+    from synktrack.epochs import movements_missing
+
+    frames = make_frames(FULL, healthy_moves(), seed=6)
+    smile2 = [s for s in FULL.steps if s.movement == "smile"][1]
+    still = make_frames(FULL, {}, seed=6)
+    t = frames["time_s"]
+    inside = (t >= smile2.start_s) & (t < smile2.end_s)
+    frames.loc[inside] = still.loc[inside]
+    ep = analyse(frames, FULL).epochs
+    skipped = ep[(ep["movement"] == "smile") & (ep["repetition"] == 2)].iloc[0]
+    assert skipped["usable"] == 0 and skipped["_cause"] == "not_seen"
+    assert ep.drop(skipped.name)["usable"].all()
+    assert movements_missing(ep, FULL) == []
+
+
+def test_the_usable_column_is_0_or_1(healthy: Result) -> None:
+    assert healthy.epochs["usable"].dtype.kind == "i"
+    assert set(healthy.rows["usable"]) == {1}

@@ -154,6 +154,7 @@ def test_every_epoch_is_usable(sessions: SessionGetter, face: str) -> None:
     s = sessions(face, injected(face))
     assert s.row["epochs_total"] == 6
     assert s.row["epochs_usable"] == 6, s.epochs[["movement", "reason"]].drop_duplicates()
+    assert s.row["complete"] == 1
     assert float(s.row["usable_frame_fraction"]) > 0.95  # type: ignore[arg-type]
     assert s.row["gentler_please"] == 0, s.row["gentler_reason"]
 

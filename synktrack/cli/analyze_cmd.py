@@ -79,6 +79,9 @@ def analyze(
     if not result.complete:
         say(f"warning: recording incomplete ({s['input']['stopped_because']}); "
             "partial results kept")
+    if s.get("movements_missing"):
+        say(f"warning: session not complete: no usable {', '.join(s['movements_missing'])} "
+            "(see the reason column of epochs.csv)")
     for line in result.found:
         say(f"found: {line}")
     if result.session_row is not None:

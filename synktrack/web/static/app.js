@@ -406,7 +406,10 @@
     $('h-results').textContent = 'Your results for ' + (summary.session_date || 'today');
     $('results-status').textContent = summary.complete ?
       'Thank you: the check is complete and saved on this computer.' :
-      'This check was not finished. What was recorded is saved, marked as incomplete.';
+      summary.stopped_because ?
+        'This check was not finished. What was recorded is saved, marked as incomplete.' :
+        'Thank you. Some movements could not be seen, so this check is saved as incomplete. ' +
+        'Next time, a small, gentle movement facing the camera is enough.';
     const body = document.querySelector('#results-table tbody');
     body.textContent = '';
     summary.indices.forEach((ix) => {
@@ -426,6 +429,7 @@
         });
       body.appendChild(tr);
     });
+    $('results-table').hidden = !body.children.length; // nothing measured: no empty table
     const flags = $('results-flags');
     flags.textContent = '';
     flags.hidden = !summary.flags.length;
