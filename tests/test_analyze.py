@@ -358,6 +358,8 @@ def test_a_still_real_face_is_not_a_complete_session(media_dir: Path, model_path
     proc = run_cli("analyze", clip, "--protocol", proto_file, "--out", out, model=model_path)
     assert proc.returncode == 0, proc.stderr
     assert "session not complete" in proc.stderr
+    assert "Session indices" in proc.stdout and "Session indices" not in proc.stderr
+    assert "complete no" in proc.stdout
     row = pd.read_csv(out / "session.csv").iloc[0]
     assert row["complete"] == 0
     assert row["epochs_usable"] == 0 and row["epochs_total"] > 0

@@ -257,3 +257,37 @@ def test_text_columns_stay_text(tmp_path: Path) -> None:
     assert list(df["subject"]) == ["007", "007"]
     assert list(df["source_sha256"]) == ["0120", "0121"]
     assert df["eye_narrowing_smile_left_pct"].dtype.kind == "f"
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("synktrack", path=str(Path(sys.executable).parent))
+    cmd = [exe] if exe else [sys.executable, "-c", "from synktrack.cli import main; main()"]
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})},
+                          check=False)
+
+
+def test_cli_history_shows_a_history_file(tmp_path: Path) -> None:
+    """`synktrack history --history FILE` shows what `analyze --history FILE` wrote, on stdout."""
+    path = tmp_path / "h.csv"
+    for i in range(4):
+        append_session(path, {**make_row(0, i), "complete": 1,
+                              "smile_excursion_left_mm": -0.04, "smile_excursion_right_mm": 2.0,
+                              "eye_narrowing_smile_left_pct": -0.3})
+    store = {"SYNKTRACK_DATA_DIR": str(tmp_path / "empty-store")}
+    proc = _cli("history", "--history", str(path), env=store)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("w0-r0") == 4 and "2026-01-04" in proc.stdout
+    assert "-0 " not in proc.stdout and "-0.0" not in proc.stdout  # no negative zeros
+    assert "0 / 0" in proc.stdout or "0.0 / 2.0" in proc.stdout
+    assert proc.stderr.strip() == "4 sessions"
+    one = tmp_path / "one.csv"
+    append_session(one, make_row(1, 0))
+    assert _cli("history", "--history", str(one), env=store).stderr.strip() == "1 session"
+    proc = _cli("history", "--history", str(path), "--subject", "nobody", env=store)
+    assert proc.returncode == 0 and proc.stderr.strip() == "0 sessions"
+    proc = _cli("history", "--history", str(tmp_path / "missing.csv"), env=store)
+    assert proc.returncode == 2 and "no history file" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    proc = _cli("history", env=store)  # the store is empty: the message names the way out
+    assert proc.returncode == 2 and "--history FILE" in proc.stderr

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from synktrack.cli._app import app
-from synktrack.cli._progress import console, say
+from synktrack.cli._progress import number, plural, results, say
 
 _SIDE_HELP = "The side affected by the palsy (left, right or unknown), for asymmetry signs."
 
@@ -67,23 +67,27 @@ def _print_summary(s: dict[str, Any]) -> None:
     for ix in s.get("indices", []):
         table.add_row(ix["label"], _fmt(ix.get("left"), ix["unit"]),
                       _fmt(ix.get("right"), ix["unit"]))
-    console.print(table)
+    results.print(table)
     for line in s.get("changes", []):
-        say(line)
+        results.print(line, markup=False)
 
 
 def _fmt(value: Any, unit: str) -> str:
     if value is None or value != value:
         return "-"
-    return f"{value:.0f} {unit}" if unit == "%" else f"{value:.1f} {unit}"
+    return f"{number(value, 0 if unit == '%' else 1)} {unit}"
 
 
 @app.command()
 def history(
     subject: Annotated[str | None, typer.Option(help="Subject id (default: 'default').")] = None,
+    history_file: Annotated[Path | None, typer.Option(
+        "--history", help="A history CSV (e.g. written by `synktrack analyze --history FILE`) "
+                          "instead of the subject's in the per-user store.",
+        show_default=False, dir_okay=False)] = None,
     csv: Annotated[bool, typer.Option("--csv", help="Print the raw CSV instead.")] = False,
 ) -> None:
-    """Print the subject's session history (one row per check)."""
+    """Print a session history (one row per session): the subject's, or --history FILE."""
     import math
 
     from rich.table import Table
@@ -93,15 +97,25 @@ def history(
     from synktrack.schema import index_column
     from synktrack.web.summary import MAIN_INDICES, history_rows
 
-    path = history_path(subject)
-    if not path.exists():
-        raise InputError(f"no history for subject {subject or 'default'!r} yet ({path}): run "
-                         "`synktrack check` first")
+    if history_file is not None:
+        path = history_file
+        if not path.is_file():
+            raise InputError(f"no history file at {path}: give the CSV that `synktrack analyze "
+                             "--history` wrote")
+    else:
+        path = history_path(subject)
+        if not path.exists():
+            raise InputError(f"no history for subject {subject or 'default'!r} yet ({path}): "
+                             "run `synktrack check` (or `synktrack analyze --history FILE`, "
+                             "then `synktrack history --history FILE`)")
     if csv:
         typer.echo(path.read_text("utf-8"), nl=False)
         return
     rows = history_rows(path)
-    table = Table(title=f"synktrack history: {subject or 'default'} ({path})")
+    if subject is not None and history_file is not None:
+        rows = [r for r in rows if str(r.get("subject") or "") == subject]
+    who = subject or ("all subjects" if history_file is not None else "default")
+    table = Table(title=f"synktrack history: {who} ({path})")
     table.add_column("date")
     table.add_column("session", no_wrap=True)
     table.add_column("done")
@@ -122,8 +136,8 @@ def history(
         flags = [s for s in ("left", "right") if r.get(f"synkinesis_suspected_{s}") in (1, 1.0)]
         cells.append(", ".join(flags) or "")
         table.add_row(*cells)
-    console.print(table)
-    say(f"{len(rows)} sessions")
+    results.print(table)
+    say(plural(len(rows), "session"))
 
 
 @app.command()
