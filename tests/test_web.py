@@ -216,6 +216,33 @@ def test_summary_and_changes() -> None:
     assert "first check" in session_summary(now, None)["changes"][0]
 
 
+def test_summary_never_shows_negative_zero() -> None:
+    import json as _json
+
+    from synktrack.web.summary import session_summary
+
+    now = {"eye_narrowing_smile_left_pct": -0.3, "smile_excursion_left_mm": -0.04,
+           "eye_closure_left_pct": 80.0}
+    s = session_summary(now, {"eye_closure_left_pct": -0.4})
+    text = _json.dumps(s)
+    assert "-0" not in text, text
+    assert any("0 % then" in c for c in s["changes"]), s["changes"]
+
+
+def test_page_flags_say_the_therapist_line_once() -> None:
+    """The reason already ends with 'worth discussing with your therapist': no prefix again."""
+    from synktrack.indices import FlagRules, _flags
+
+    js = (Path(__file__).parents[1] / "synktrack" / "web" / "static" / "app.js").read_text()
+    assert "'Worth discussing with your therapist: '" not in js
+    ix = {f"{stem}_{side}{unit}": 0.0 for stem, unit in (
+        ("eye_narrowing_smile", "_pct"), ("eye_narrowing_pucker", "_pct"),
+        ("mouth_corner_eye_closure", "_mm")) for side in ("left", "right")}
+    ix["eye_narrowing_smile_left_pct"] = 40.0
+    reason = str(_flags(ix, FlagRules(), False)["synkinesis_reason_left"])
+    assert reason.count("worth discussing with your therapist") == 1
+
+
 # ---------------------------------------------------------------------------- security
 
 

@@ -7,18 +7,10 @@ from typing import Annotated, Any
 
 import typer
 
-from synktrack.cli._app import app
+from synktrack.cli._app import AffectedSide, app
 from synktrack.cli._progress import number, plural, results, say
 
 _SIDE_HELP = "The side affected by the palsy (left, right or unknown), for asymmetry signs."
-
-
-def _check_side(side: str) -> str:
-    from synktrack.errors import InputError
-
-    if side not in ("left", "right", "unknown"):
-        raise InputError(f"--affected-side must be left, right or unknown, not {side!r}")
-    return side
 
 
 @app.command()
@@ -26,7 +18,8 @@ def check(
     subject: Annotated[str | None, typer.Option(help="Subject id (default: 'default').")] = None,
     protocol: Annotated[str, typer.Option(help="Built-in protocol name or TOML file.")] =
     "weekly-check",
-    affected_side: Annotated[str, typer.Option(help=_SIDE_HELP)] = "unknown",
+    affected_side: Annotated[AffectedSide, typer.Option(help=_SIDE_HELP, case_sensitive=False)
+                             ] = AffectedSide.unknown,
     keep_video: Annotated[bool, typer.Option(help="Tick 'keep my video' by default.")] = False,
     no_browser: Annotated[bool, typer.Option("--no-browser",
                                              help="Print the address instead of opening it.")]
@@ -51,7 +44,7 @@ def check(
     resolved = resolve_model(model, announce=say)
     settings = CheckSettings(idle_timeout_s=idle_timeout, ready_s=ready_s)
     summaries = run_check(proto, resolved, subject=subject,
-                          affected_side=_check_side(affected_side), keep_video=keep_video,
+                          affected_side=affected_side.value, keep_video=keep_video,
                           port=port, open_browser=not no_browser, settings=settings, say=say)
     for s in summaries:
         _print_summary(s)
@@ -146,7 +139,8 @@ def record(
     subject: Annotated[str | None, typer.Option(help="Subject id (default: 'default').")] = None,
     protocol: Annotated[str, typer.Option(help="Built-in protocol name or TOML file.")] =
     "weekly-check",
-    affected_side: Annotated[str, typer.Option(help=_SIDE_HELP)] = "unknown",
+    affected_side: Annotated[AffectedSide, typer.Option(help=_SIDE_HELP, case_sensitive=False)
+                             ] = AffectedSide.unknown,
     model: Annotated[Path | None, typer.Option(help="face_landmarker.task to use.")] = None,
     source: Annotated[Path | None, typer.Option(hidden=True, help="Video file instead of the "
                                                 "camera (for tests).")] = None,
@@ -166,6 +160,6 @@ def record(
     proto = load_protocol(protocol)
     resolved = resolve_model(model, announce=say)
     summary = record_session(source if source is not None else camera, proto, resolved,
-                             subject=subject, affected_side=_check_side(affected_side),
+                             subject=subject, affected_side=affected_side.value,
                              snapshots=snapshots, close_after=close_after, say=say)
     _print_summary(summary)

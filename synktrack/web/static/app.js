@@ -397,7 +397,8 @@
 
   function fmt(v, unit) {
     if (v === null || v === undefined) return '—';
-    return (unit === '%' ? v.toFixed(0) : v.toFixed(1)) + ' ' + unit;
+    const digits = unit === '%' ? 0 : 1;
+    return (Number(v.toFixed(digits)) + 0).toFixed(digits) + ' ' + unit; // never "-0 %"
   }
 
   function showResults(summary) {
@@ -435,7 +436,7 @@
     flags.hidden = !summary.flags.length;
     summary.flags.forEach((f) => {
       const p = document.createElement('p');
-      p.textContent = 'Worth discussing with your therapist: ' + f;
+      p.textContent = f.charAt(0).toUpperCase() + f.slice(1); // it ends with "worth discussing with your therapist"
       flags.appendChild(p);
     });
     const gentle = $('results-gentler');
