@@ -163,7 +163,7 @@ def test_older_schema_loads_with_missing_columns_empty(tmp_path: Path) -> None:
         assert c in df.columns, c
     assert df["eye_narrowing_smile_left_pct"].iloc[0] == pytest.approx(21.5)
     assert np.isnan(df["eye_narrowing_smile_left_pct"].iloc[1])
-    for c in ("mouth_corner_eye_closure_left_mm", "oral_ocular_coupling_right",
+    for c in ("mouth_corner_eye_closure_left_mm", "oral_ocular_coupling_right_pct_per_mm",
               "synkinesis_suspected_left", "eye_measure"):
         assert df[c].isna().all(), c
     assert list(df["schema_version"]) == [0, 0]
@@ -291,3 +291,28 @@ def test_cli_history_shows_a_history_file(tmp_path: Path) -> None:
     assert len(proc.stderr.strip().splitlines()) == 1
     proc = _cli("history", env=store)  # the store is empty: the message names the way out
     assert proc.returncode == 2 and "--history FILE" in proc.stderr
+
+
+def test_schema_1_coupling_columns_read_under_their_unit_names(tmp_path: Path) -> None:
+    """Schema 2 put units on the coupling columns; a schema-1 history still reads, and a row
+    appended to it by this version lines up with the old rows."""
+    path = tmp_path / "history.csv"
+    path.write_text("schema_version,session_id,session_date,oral_ocular_coupling_left,"
+                    "ocular_oral_coupling_asymmetry,oral_ocular_coupling_r_left\n"
+                    "1,a,2025-11-02,11.1,-0.3,0.77\n", encoding="utf-8")
+    append_session(path, {**make_row(0, 5), "oral_ocular_coupling_left_pct_per_mm": 9.5})
+    df = read_history(path)
+    assert list(df["oral_ocular_coupling_left_pct_per_mm"]) == [11.1, 9.5]
+    assert df["ocular_oral_coupling_asymmetry_mm_per_10pct"].iloc[0] == pytest.approx(-0.3)
+    assert df["oral_ocular_coupling_r_left"].iloc[0] == pytest.approx(0.77)
+    assert "oral_ocular_coupling_left" not in df.columns
+    assert list(df["schema_version"]) == [1, SCHEMA_VERSION] and SCHEMA_VERSION == 2
+
+
+def test_every_index_column_names_its_unit() -> None:
+    from synktrack.schema import INDICES, asymmetry_column, index_column
+
+    for stem, (unit, _) in INDICES.items():
+        assert unit, stem
+        for name in (index_column(stem, "left"), asymmetry_column(stem)):
+            assert name.endswith(("_mm", "_pct", "_pct_per_mm", "_mm_per_10pct")), name

@@ -101,7 +101,7 @@ LOWER: dict[str, str] = {
 
 # Smallest y range of a trend axis, by unit suffix, in clinical units: a change within it is
 # well inside the measurement noise (see stats.SEM_FLOOR) and must not fill the axis.
-MIN_SPAN: dict[str, float] = {"_mm": 2.0, "_pct": 10.0, "": 4.0}
+MIN_SPAN: dict[str, float] = {"_mm": 2.0, "_pct": 10.0, "_pct_per_mm": 4.0, "_mm_per_10pct": 1.0}
 
 BANDS: dict[str, Band] = {
     # Centre and width from synktrack.indices.NORMS, the same numbers as the z-scores.
