@@ -340,6 +340,26 @@ def test_summary_figure_is_robust(tmp_path: Path, case: str) -> None:
     assert path.is_file() and path.stat().st_size > 1000
 
 
+def test_summary_figure_keys_its_shadings_and_shows_the_brows() -> None:
+    """The grey shadings are explained, the brow has a trace, a still trace is not blown up,
+    and without pictures (no video kept) the traces fill the page."""
+    from synktrack.report.summary import MIN_SPAN_MM, _figure
+
+    frames, epochs = fake_session()
+    frames["brow_height_left_mm"] = 20.0 + 0.01 * np.sin(frames["time_s"])
+    frames["brow_height_right_mm"] = 21.0
+    fig = _figure(frames, epochs, [], "no video kept")
+    labels = [a.get_ylabel() for a in fig.axes]
+    assert len(labels) == 4 and "brow" in labels[-1]
+    key = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    for text in ("movement step", "plateau (measured)", "step not usable", "patient's left"):
+        assert text in key, key
+    for ax in fig.axes:
+        low, high = ax.get_ylim()
+        assert high - low >= MIN_SPAN_MM - 1e-9
+    assert fig.axes[0].get_position().y1 > 0.85  # no empty band where pictures would be
+
+
 # ------------------------------------------------------------------ real browser
 
 @pytest.mark.browser
