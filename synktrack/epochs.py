@@ -207,7 +207,7 @@ def epochs_from_protocol(frames: pd.DataFrame, protocol: Protocol,
                 cause = "not_seen"
                 what = step.movement.replace("_", " ")
                 reason = (f"no {what} seen on either side (" + ", ".join(
-                    f"{side} {round(amp, 1) + 0.0:.1f} mm, needs {thr:.1f}"
+                    f"{side} {round(amp, 1) + 0.0:.1f} mm, needs over {thr:.1f} mm"
                     for side, (amp, thr) in seen.items())
                     + "): the movement stayed within the rest noise")
         if plateau.any():

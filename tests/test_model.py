@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import io
-import os
 import subprocess
 import sys
 import types
@@ -23,17 +22,6 @@ from synktrack.errors import ModelError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-
-def _real_model() -> Path:
-    """The real model wherever a user has it: ../shared, SYNKTRACK_MODEL or the user cache
-    (read before the fixtures below hide the environment and the cache)."""
-    shared = REPO_ROOT.parent / "shared" / "models" / "face_landmarker.task"
-    candidates = [shared, Path(os.environ.get("SYNKTRACK_MODEL") or shared),
-                  m.cache_dir() / m.MODEL_FILENAME]
-    return next((p for p in candidates if p.is_file()), shared)
-
-
-REAL_MODEL = _real_model()
 
 FAKE = b"not really a landmark model, but the tests pretend it is\n" * 7
 WRONG = b"some other bytes of exactly the same length.............\n" * 7
@@ -381,14 +369,12 @@ def test_cli_wrong_file_raises_model_error(fake_model: Path, tmp_path: Path, cli
 # --------------------------------------------------------------------------- real model
 
 
-@pytest.mark.skipif(
-    not REAL_MODEL.is_file(),
-    reason="real model not in ../shared, SYNKTRACK_MODEL or the user cache (run `synktrack "
-    "model install` once)"
-)
-def test_real_model_resolves(monkeypatch: pytest.MonkeyPatch) -> None:
-    got = m.resolve_model(REAL_MODEL)
+def test_real_model_resolves(model_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real model wherever this machine has it (SYNKTRACK_MODEL, ../shared or the user
+    cache, fetched once like the CLI does: ``model_path`` is resolved before this module's
+    isolation hides the environment and the network)."""
+    got = m.resolve_model(model_path)
     assert (got.sha256, got.source) == (m.MODEL_SHA256, "option")
     assert got.path.stat().st_size == m.MODEL_SIZE
-    monkeypatch.setenv("SYNKTRACK_MODEL", str(REAL_MODEL))
+    monkeypatch.setenv("SYNKTRACK_MODEL", str(model_path))
     assert m.resolve_model().source == "env"
