@@ -20,7 +20,13 @@ import numpy as np
 import pandas as pd
 
 from synktrack.atomic import atomic_path, write_json
-from synktrack.epochs import blinks_detect, epochs_auto, epochs_from_protocol, rest_mask
+from synktrack.epochs import (
+    blinks_detect,
+    epochs_auto,
+    epochs_from_protocol,
+    movements_missing,
+    rest_mask,
+)
 from synktrack.errors import InputError, NoFaceError, OutputError
 from synktrack.history import append_session
 from synktrack.indices import METHODS, epochs_analyze, session_indices
@@ -359,6 +365,10 @@ def _session(frames: pd.DataFrame, proto: Protocol, rec: Recording, session: dic
     ep_rows = ep_rows.reindex(columns=list(EPOCH_COLUMNS))
     indices = session_indices(ep_rows, pooled, affected_side=affected_side,
                               eye_measure=EYE_MEASURE)
+    # A session is complete when the whole recording was read and every movement of the
+    # protocol was seen and measured at least once (a still face is not a session).
+    missing = movements_missing(ep, proto) if proto.movements() else ["any movement"]
+    session["movements_missing"] = missing
     created = datetime.now().astimezone()
     src_hash = session["input"].get("sha256") or ""
     row: dict[str, Any] = {
@@ -371,7 +381,7 @@ def _session(frames: pd.DataFrame, proto: Protocol, rec: Recording, session: dic
         "protocol_version": proto.version,
         "affected_side": affected_side,
         "mirrored": int(mirrored),
-        "complete": int(bool(session["input"].get("complete", True))),
+        "complete": int(bool(session["input"].get("complete", True)) and not missing),
         "source": session["input"].get("path", ""),
         "source_sha256": src_hash,
         "synktrack_version": session["versions"]["synktrack"],

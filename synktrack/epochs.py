@@ -18,6 +18,13 @@ from synktrack.protocol import Protocol, Step
 SIDES = ("left", "right")
 MIN_PLATEAU_FRAMES = 5
 MIN_USABLE_FRACTION = 0.5
+#: Kinds of unusable epoch (the private ``_cause`` column of an epoch table).
+UNUSABLE_CAUSES = ("clip_end", "frames", "not_seen")
+# A movement is seen on a side when its amplitude (plateau median minus rest median)
+# exceeds NOISE_FACTOR robust SDs of the same signal over the rest frames, and at least
+# this much in clinical units (mm of corner or brow travel, mm of eye closing).
+NOISE_FACTOR = 4.0
+MOVEMENT_FLOOR_MM = {"smile": 0.5, "pucker": 0.5, "brow_raise": 0.5, "eye_closure": 1.0}
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,45 @@ def movement_signal(frames: pd.DataFrame, movement: str, rest: pd.Series) -> np.
         return np.nanmean(np.stack(parts), axis=0)
 
 
+def side_signal(frames: pd.DataFrame, movement: str, side: str,
+                rest: pd.Series) -> np.ndarray:
+    """(time,) how far one side has moved in ``movement`` from ``rest`` (mm, + = more)."""
+    def col(name: str) -> np.ndarray:
+        return frames[name].to_numpy(dtype=float) - float(rest[name])
+
+    if movement in ("smile", "pucker"):
+        return np.hypot(col(f"mouth_corner_{side}_x_mm"), col(f"mouth_corner_{side}_y_mm"))
+    if movement == "eye_closure":
+        return -col(f"eye_aperture_{side}_mm")
+    if movement == "brow_raise":
+        return col(f"brow_height_{side}_mm")
+    return np.zeros(len(frames))
+
+
+def movement_seen(frames: pd.DataFrame, movement: str, plateau: np.ndarray,
+                  rest: np.ndarray) -> dict[str, tuple[float, float]]:
+    """Per side: (amplitude, threshold) of ``movement`` on ``plateau`` against ``rest``.
+
+    The amplitude is the plateau median of :func:`side_signal` minus its rest
+    median; the threshold is :data:`NOISE_FACTOR` robust SDs (1.4826 x MAD) of
+    the signal over the rest frames, and never below :data:`MOVEMENT_FLOOR_MM`.
+    A side moved when its amplitude exceeds its threshold; a paralysed side may
+    stay still, so an epoch needs the movement on one side only.
+    """
+    out: dict[str, tuple[float, float]] = {}
+    base = frames.loc[rest].median(numeric_only=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for side in SIDES:
+            sig = side_signal(frames, movement, side, base)
+            at_rest = sig[rest]
+            noise = 1.4826 * float(np.nanmedian(np.abs(at_rest - np.nanmedian(at_rest))))
+            amp = float(np.nanmedian(sig[plateau]) - np.nanmedian(at_rest))
+            thr = max(MOVEMENT_FLOOR_MM.get(movement, 0.5), NOISE_FACTOR * noise)
+            out[side] = (amp, thr)
+    return out
+
+
 def epochs_from_protocol(frames: pd.DataFrame, protocol: Protocol,
                          settings: EpochSettings | None = None) -> pd.DataFrame:
     """One row per movement step: windows, plateau, rest frames, usability.
@@ -129,14 +175,15 @@ def epochs_from_protocol(frames: pd.DataFrame, protocol: Protocol,
             "start_s": step.start_s, "end_s": step.end_s,
             "plateau_start_s": np.nan, "plateau_end_s": np.nan,
             "frames": int(win.sum()), "usable_frames": 0, "usable_fraction": 0.0,
-            "usable": False, "reason": "",
+            "usable": 0, "reason": "",
         }
         plateau = trim & usable
         reason = ""
-        if step.start_s >= end_of_clip:
-            reason = "the clip ends before this step"
-        elif step.end_s > end_of_clip + 0.5:
-            reason = "the clip ends during this step"
+        cause = ""  # what kind of reason, for code that reacts to it (see UNUSABLE_CAUSES)
+        if step.start_s >= end_of_clip or step.end_s > end_of_clip + 0.5:
+            reason = "the clip ends before this step" if step.start_s >= end_of_clip else \
+                "the clip ends during this step"
+            cause = "clip_end"
         elif not (rest_idx & usable).any():
             reason = "no usable rest before or after this movement"
         if not reason and plateau.sum() >= MIN_PLATEAU_FRAMES:
@@ -158,11 +205,22 @@ def epochs_from_protocol(frames: pd.DataFrame, protocol: Protocol,
                 reason = (f"only {int(plateau.sum())} frames to measure in this step (at least "
                           f"{MIN_PLATEAU_FRAMES} needed): use longer steps or a higher frame "
                           "rate")
+        cause = cause or ("frames" if reason else "")
+        if not reason:
+            seen = movement_seen(frames, step.movement, plateau, rest_idx & usable)
+            if all(not amp > thr for amp, thr in seen.values()):
+                cause = "not_seen"
+                what = step.movement.replace("_", " ")
+                reason = (f"no {what} seen on either side (" + ", ".join(
+                    f"{side} {round(amp, 1) + 0.0:.1f} mm, needs over {thr:.1f} mm"
+                    for side, (amp, thr) in seen.items())
+                    + "): the movement stayed within the rest noise")
         if plateau.any():
             row["plateau_start_s"] = float(t[plateau].min())
             row["plateau_end_s"] = float(t[plateau].max())
         row.update(usable_frames=int((win & usable).sum()), usable_fraction=round(frac, 3),
-                   usable=not reason, reason=reason)
+                   usable=int(not reason), reason=reason)
+        row["_cause"] = cause if reason else ""
         row["_plateau"] = plateau
         row["_rest"] = rest_idx & usable
         row["_window"] = win & usable
@@ -180,7 +238,23 @@ def _rest_frames(t: np.ndarray, steps: list[Step], i: int, s: EpochSettings) -> 
     return mask
 
 
-def epochs_auto(frames: pd.DataFrame, min_s: float = 0.8) -> tuple[Protocol, list[str]]:
+def _widen(t: np.ndarray, level: np.ndarray, a: int, b: int, lo: int, hi: int,
+           ramp_level: float, ramp_max_s: float) -> tuple[int, int]:
+    """Extend the run ``[a, b)`` outwards while ``level`` stays at or above ``ramp_level``.
+
+    Never into ``[.., lo)`` or ``[hi, ..)`` (the neighbouring runs) and by at most
+    ``ramp_max_s`` on each side.
+    """
+    t_a, t_b = t[a], t[b - 1]
+    while a > lo and level[a - 1] >= ramp_level and t_a - t[a - 1] <= ramp_max_s:
+        a -= 1
+    while b < hi and level[b] >= ramp_level and t[b] - t_b <= ramp_max_s:
+        b += 1
+    return a, b
+
+
+def epochs_auto(frames: pd.DataFrame, min_s: float = 0.8, ramp_level: float = 0.2,
+                ramp_max_s: float = 1.0) -> tuple[Protocol, list[str]]:
     """Find movement epochs in an unprompted clip; return them as a protocol.
 
     Each frame is scored for every movement against the clip's quietest frames;
@@ -210,13 +284,20 @@ def epochs_auto(frames: pd.DataFrame, min_s: float = 0.8) -> tuple[Protocol, lis
     best = np.argmax(stack, axis=0)
     active = stack.max(axis=0) >= 1.0
     names = list(scores)
+    level = stack.max(axis=0)
     steps: list[Step] = []
     found: list[str] = []
     cursor = float(t[0])
-    for a, b in _runs(active):
-        if t[b - 1] - t[a] < min_s:
-            continue
+    last = 0
+    runs = [(a, b) for a, b in _runs(active) if t[b - 1] - t[a] >= min_s]
+    for k, (a, b) in enumerate(runs):
         movement = names[int(np.bincount(best[a:b], minlength=len(names)).argmax())]
+        # Widen the run to the movement's onset and release, as a prompted step holds
+        # them: coupling is a slope over the epoch's frames, and without the ramps from
+        # rest it would compare one movement's plateau with another's.
+        nxt = runs[k + 1][0] if k + 1 < len(runs) else len(t)
+        a, b = _widen(t, level, a, b, last, nxt, ramp_level, ramp_max_s)
+        last = b
         start, end = float(t[a]), float(t[b - 1])
         if start > cursor:
             steps.append(Step("rest", start - cursor, "", cursor))
@@ -228,3 +309,10 @@ def epochs_auto(frames: pd.DataFrame, min_s: float = 0.8) -> tuple[Protocol, lis
     if not found:
         found = ["no movement epochs found (the face stayed at rest)"]
     return Protocol("auto", 1, tuple(steps), "epochs found in the signals", "auto"), found
+
+
+def movements_missing(epochs: pd.DataFrame, protocol: Protocol) -> list[str]:
+    """Movements of ``protocol`` without a single usable epoch (a session without them
+    is not complete)."""
+    done = set(epochs.loc[epochs["usable"].astype(bool), "movement"]) if len(epochs) else set()
+    return [m for m in protocol.movements() if m != "rest" and m not in done]

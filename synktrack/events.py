@@ -10,18 +10,22 @@ The same columns make an events CSV that can be given to ``synktrack report
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pandas as pd
 
 from synktrack.errors import InputError
 
 EVENT_COLUMNS: dict[str, str] = {
+    "id": "short id of the event (for `synktrack events edit` and `remove`); files without it "
+    "get ids derived from each row's content",
     "date": "date of the event (YYYY-MM-DD)",
     "kind": "botox, therapy_start, surgery, note or other",
     "side": "patient's side treated: left, right, both (empty when not applicable)",
@@ -74,6 +78,7 @@ class Event:
     muscle: str = ""
     dose_units: float | None = None
     note: str = ""
+    id: str = field(default="", compare=False)  # who it is, not what it says
 
     @property
     def kind_label(self) -> str:
@@ -98,7 +103,8 @@ class Event:
 
     def to_row(self) -> dict[str, str]:
         """The event as a CSV row (all values text)."""
-        return {"date": self.date.isoformat(), "kind": self.kind, "side": self.side,
+        return {"id": self.id, "date": self.date.isoformat(), "kind": self.kind,
+                "side": self.side,
                 "muscle": self.muscle,
                 "dose_units": "" if self.dose_units is None else f"{self.dose_units:g}",
                 "note": self.note}
@@ -132,8 +138,9 @@ def _bad_date(value: str) -> NoReturn:
 
 def make_event(date: str | dt.date, kind: str, side: str | None = None,
                muscle: str | None = None, dose_units: float | str | None = None,
-               note: str | None = None) -> Event:
-    """A validated :class:`Event` from user input.
+               note: str | None = None, event_id: str | None = None) -> Event:
+    """A validated :class:`Event` from user input (kinds and sides are normalised:
+    ``Botox`` is stored as ``botox``); a new id unless ``event_id`` is given.
 
     Raises
     ------
@@ -148,7 +155,8 @@ def make_event(date: str | dt.date, kind: str, side: str | None = None,
     if s and s not in EVENT_SIDES:
         raise InputError(f"event side {side!r} is not one of: {', '.join(EVENT_SIDES)}")
     dose = _dose(dose_units)
-    return Event(parse_date(date), k, s, _one_line(muscle), dose, _one_line(note))
+    return Event(parse_date(date), k, s, _one_line(muscle), dose, _one_line(note),
+                 (event_id or "").strip() or uuid.uuid4().hex[:8])
 
 
 def _dose(value: float | str | None) -> float | None:
@@ -218,10 +226,84 @@ def read_events(path: str | os.PathLike[str], missing_ok: bool = False) -> list[
     for i, row in enumerate(table.to_dict("records")):
         try:
             events.append(make_event(row["date"], row["kind"], row.get("side"),
-                                     row.get("muscle"), row.get("dose_units"), row.get("note")))
+                                     row.get("muscle"), row.get("dose_units"), row.get("note"),
+                                     row.get("id") or _derived_id(row, i)))
         except InputError as err:
             raise InputError(f"{path}, line {i + 2}: {err}") from None
     return sort_events(events)
+
+
+def _derived_id(row: dict[Any, Any], index: int) -> str:
+    """A stable id for a row written before events had ids (its content and position)."""
+    text = "|".join(str(row.get(c, "")) for c in EVENT_COLUMNS if c != "id") + f"|{index}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def _rewrite(subject: str | None, change: Callable[[list[Event]], list[Event]]) -> Path:
+    """Read the subject's events, apply ``change`` and replace the file (locked, atomic)."""
+    import io
+
+    from filelock import FileLock, Timeout
+
+    from synktrack.atomic import write_text
+    from synktrack.errors import OutputError
+    from synktrack.history import LOCK_TIMEOUT_S, events_path
+
+    path = events_path(subject)
+    try:
+        with FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S):
+            events = change(read_events(path, missing_ok=True))
+            buf = io.StringIO()
+            events_frame(events).to_csv(buf, index=False)
+            write_text(path, buf.getvalue())
+    except Timeout as err:
+        raise OutputError(f"{path} is locked by another synktrack: try again shortly") from err
+    return path
+
+
+def _find(events: list[Event], event_id: str, subject: str | None) -> int:
+    wanted = event_id.strip().lower()
+    hits = [i for i, e in enumerate(events) if e.id.lower() == wanted]
+    if not hits:
+        raise InputError(f"no event with id {event_id!r} for subject {subject or 'default'!r}: "
+                         "see `synktrack events list` for the ids")
+    return hits[0]
+
+
+def remove_event(subject: str | None, event_id: str) -> Event:
+    """Delete one event (by id) from the subject's events; returns it."""
+    removed: list[Event] = []
+
+    def change(events: list[Event]) -> list[Event]:
+        removed.append(events.pop(_find(events, event_id, subject)))
+        return events
+
+    _rewrite(subject, change)
+    return removed[0]
+
+
+def edit_event(subject: str | None, event_id: str, **fields: object) -> Event:
+    """Change some fields of one event (by id); ``None`` leaves a field as it was.
+
+    Fields: ``date``, ``kind``, ``side``, ``muscle``, ``dose_units``, ``note`` (an
+    empty string clears the side, muscle, dose or note). Validated like
+    :func:`make_event`; returns the edited event.
+    """
+    edited: list[Event] = []
+
+    def change(events: list[Event]) -> list[Event]:
+        i = _find(events, event_id, subject)
+        row = {**events[i].to_row(), **{k: v for k, v in fields.items() if v is not None}}
+        dose = row["dose_units"]
+        new = make_event(str(row["date"]), str(row["kind"]), str(row["side"]),
+                         str(row["muscle"]), dose if isinstance(dose, float | str) else str(dose),
+                         str(row["note"]), events[i].id)
+        events[i] = new
+        edited.append(new)
+        return events
+
+    _rewrite(subject, change)
+    return edited[0]
 
 
 def sort_events(events: Iterable[Event]) -> list[Event]:

@@ -27,7 +27,7 @@ from filelock import FileLock, Timeout
 
 from synktrack.atomic import write_text
 from synktrack.errors import InputError, OutputError
-from synktrack.schema import SCHEMA_VERSION, session_columns
+from synktrack.schema import SCHEMA_VERSION, session_columns, upgrade_columns
 
 LOCK_TIMEOUT_S = 30.0
 # Ids and text stay text even when every value looks like a number ("007" must not become 7).
@@ -132,6 +132,7 @@ def read_history(path: str | os.PathLike[str]) -> pd.DataFrame:
         if (versions > SCHEMA_VERSION).any():
             raise InputError(f"{path} was written by a newer synktrack (schema "
                              f"{int(versions.max())}): upgrade synktrack to read it")
+    raw = upgrade_columns(raw)
     df = raw.reindex(columns=[*cols, *[c for c in raw.columns if c not in cols]])
     for c in df.columns:
         if c in TEXT_COLUMNS:

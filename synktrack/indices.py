@@ -9,6 +9,7 @@ each epoch of one region's change on the other region's change.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -20,10 +21,25 @@ from synktrack.schema import (
     index_column,
 )
 
+
+class Norm(NamedTuple):
+    """Healthy value of an index: the one source for z-scores, flags and the report's bands."""
+
+    mean: float
+    sd: float
+    source: str
+    sd_published: bool  # False: the SD is synktrack's assumption, not published
+
+    def text(self) -> str:
+        """``21.6 +/- 13.4 % (Laryngoscope 2013)``, saying when the SD is assumed."""
+        sd = f"{self.sd:g} %" + ("" if self.sd_published else " assumed")
+        return f"{self.mean:g} % (SD {sd}; {self.source})"
+
+
 # Published healthy values (traced lids): Laryngoscope 2013 (smile), Dynaface 2025 (pucker).
-NORMS = {
-    "eye_narrowing_smile": (21.6, 13.4),
-    "eye_narrowing_pucker": (1.7, 3.0),
+NORMS: dict[str, Norm] = {
+    "eye_narrowing_smile": Norm(21.6, 13.4, "Laryngoscope 2013", True),
+    "eye_narrowing_pucker": Norm(1.7, 3.0, "Dynaface 2025", False),
 }
 # Eye measures shown unbiased on the injection harness (see synktrack.fidelity).
 NORMS_VALID_FOR = ("image_lids",)
@@ -104,8 +120,11 @@ def epochs_analyze(frames: pd.DataFrame, epochs: pd.DataFrame,
                 brow_raise_mm=float(plat_all[c["brow"]].median() - rest[c["brow"]].median()),
                 blink_frames=int((ep["_plateau"] & blink).sum()),
             )
-            # Time-resolved coupling over the epoch's frames (ramps included).
-            win = frames.loc[ep["_window"] & eye_ok]
+            # Time-resolved coupling over the epoch's frames (ramps included) and the rest
+            # frames around it, which anchor the slope at rest: however much of the ramps
+            # an epoch holds (a prompted step, or one found in the signals), the slope runs
+            # from rest to the movement and never across movements.
+            win = frames.loc[(ep["_window"] & eye_ok) | (ep["_rest"] & ~blink)]
             with np.errstate(divide="ignore", invalid="ignore"):  # closed eyes at rest
                 narrow = 100 * (rest_ap - win[c["ap"]].to_numpy()) / rest_ap
             exc = np.hypot(win[c["x"]].to_numpy() - rest[c["x"]].median(),
@@ -167,13 +186,13 @@ def session_indices(ep_rows: pd.DataFrame, pooled: dict[str, np.ndarray],
             a, b = right, left
         out[asymmetry_column(stem)] = float(a) - float(b)  # type: ignore[arg-type]
     norms_ok = eye_measure in NORMS_VALID_FOR
-    for stem, (mean, sd) in NORMS.items():
+    for stem, (mean, sd, _, _) in NORMS.items():
         for side in SIDES:
             v = out[index_column(stem, side)]
             out[f"{stem}_{side}_z"] = (float(v) - mean) / sd if norms_ok else np.nan  # type: ignore[arg-type]
     out["norms_note"] = (
-        "z-scores against traced-lid norms (smile 21.6 +/- 13.4 %, Laryngoscope 2013; pucker "
-        "1.7 %, Dynaface 2025; pucker SD 3 % assumed)" if norms_ok else
+        "z-scores against traced-lid norms: smile " + NORMS["eye_narrowing_smile"].text()
+        + ", pucker " + NORMS["eye_narrowing_pucker"].text() if norms_ok else
         f"no z-scores: the eye measure '{eye_measure}' has not been shown unbiased against "
         "traced lids; flags use the one-sided excess only"
     )
@@ -194,7 +213,8 @@ def _flags(ix: dict[str, object], rules: FlagRules, norms_ok: bool) -> dict[str,
         if smile_ex > rules.smile_excess_pct:
             reasons.append(f"during a smile the {side} eye narrows {smile_ex:.0f} % more than "
                            f"the {other}")
-        elif norms_ok and v("eye_narrowing_smile", side) > 21.6 + rules.smile_z * 13.4 and \
+        elif norms_ok and v("eye_narrowing_smile", side) > NORMS["eye_narrowing_smile"].mean + \
+                rules.smile_z * NORMS["eye_narrowing_smile"].sd and \
                 smile_ex > rules.smile_excess_pct / 2:
             reasons.append(f"during a smile the {side} eye narrows more than in most healthy "
                            "people, and more than the other eye")
@@ -245,15 +265,16 @@ METHODS = {
     "mouth_corner": "Mouth-corner position in a head-fixed frame registered on the image "
     "(nose and inner canthi), in mm scaled by the iris (11.7 mm); excursion is the distance "
     "from the rest position, median over the plateau.",
-    "coupling": "Oral-ocular coupling: over all frames of the smile and pucker epochs, the "
+    "coupling": "Oral-ocular coupling: over all frames of the smile and pucker epochs and the "
+    "rest frames around them, the "
     "least-squares slope of eye narrowing (% of rest) on same-side mouth-corner excursion "
     "(mm), with its correlation r. Ocular-oral coupling: over the eye-closure epochs, the slope "
     "of mouth-corner excursion (mm) per 10 % of same-side eye closure.",
     "asymmetry": "Affected minus other side (right minus left when the affected side is "
     "unknown).",
-    "norms": "z = (value - healthy mean) / healthy SD: smile eye narrowing 21.6 +/- 13.4 % "
-    "(Laryngoscope 2013), pucker 1.7 % (Dynaface 2025; SD 3 % assumed). Only given for an eye "
-    "measure shown unbiased on the injection harness.",
+    "norms": "z = (value - healthy mean) / healthy SD: smile eye narrowing "
+    + NORMS["eye_narrowing_smile"].text() + ", pucker " + NORMS["eye_narrowing_pucker"].text()
+    + ". Only given for an eye measure shown unbiased on the injection harness.",
     "flags": "synkinesis_suspected marks a one-sided excess: a smile narrowing the eye more "
     "than 10 % beyond the other eye, a pucker 8 % beyond, or a mouth corner moving more than "
     "1.5 mm (and 1 mm beyond the other) during eye closure. Symmetric narrowing, as in a "

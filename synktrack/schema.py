@@ -6,7 +6,10 @@ writers, the history store, the report and the docs. Sides are the patient's.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+import pandas as pd
+
+# 2: coupling columns carry their units (oral_ocular_coupling_left -> ..._left_pct_per_mm).
+SCHEMA_VERSION = 2
 SIDES = ("left", "right")
 
 # Index stems: name -> (unit suffix, description). Columns are f"{stem}_{side}{unit}".
@@ -28,12 +31,12 @@ INDICES: dict[str, tuple[str, str]] = {
     "eye_closure": ("_pct", "eye aperture reduction during eye closure, % of rest"),
     "brow_raise": ("_mm", "brow lift from rest during a brow raise (mm)"),
     "oral_ocular_coupling": (
-        "",
+        "_pct_per_mm",
         "slope of eye-aperture change (% of rest) per mm of mouth-corner movement over the "
         "frames of smile and pucker epochs",
     ),
     "ocular_oral_coupling": (
-        "",
+        "_mm_per_10pct",
         "slope of mouth-corner movement (mm) per 10 % of eye closure over the frames of "
         "eye-closure epochs",
     ),
@@ -47,6 +50,34 @@ SYNKINESIS_INDICES = (
     "ocular_oral_coupling",
 )
 TARGET_INDICES = ("smile_excursion", "pucker_excursion", "eye_closure", "brow_raise")
+
+
+# Columns renamed between schema versions: old name -> new name (readers accept both).
+RENAMED_COLUMNS: dict[str, str] = {
+    f"{stem}_{where}": f"{stem}_{where}{unit}"
+    for stem, unit in (("oral_ocular_coupling", "_pct_per_mm"),
+                       ("ocular_oral_coupling", "_mm_per_10pct"))
+    for where in (*SIDES, "asymmetry")
+}
+
+
+def upgrade_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with columns of older schema versions under their current names.
+
+    Where a file holds both (old rows beside rows appended by a newer synktrack),
+    each row keeps whichever of the two it has.
+    """
+    out = table.copy()
+    for old, new in RENAMED_COLUMNS.items():
+        if old not in out.columns:
+            continue
+        if new in out.columns:
+            empty = out[new].isna() | (out[new].astype(str) == "")
+            out.loc[empty, new] = out.loc[empty, old]
+            out = out.drop(columns=old)
+        else:
+            out = out.rename(columns={old: new})
+    return out
 
 
 def index_column(stem: str, side: str) -> str:
@@ -69,7 +100,8 @@ METADATA_COLUMNS: dict[str, str] = {
     "protocol_version": "protocol version",
     "affected_side": "left, right or unknown",
     "mirrored": "1 if the video was selfie-style (mirrored)",
-    "complete": "1 if the whole recording was read",
+    "complete": "1 if the whole recording was read and every movement of the protocol was "
+    "seen and measured at least once",
     "source": "input file (or camera)",
     "source_sha256": "SHA-256 of the input file",
     "synktrack_version": "synktrack version",
@@ -138,7 +170,8 @@ EPOCH_COLUMNS: dict[str, str] = {
     "usable_fraction": "usable share of the step's frames once the reaction (first 0.8 s) and "
     "release (last 0.2 s) are skipped",
     "blink_frames": "frames left out of eye measures because of a blink",
-    "usable": "1 if the epoch had enough usable frames",
+    "usable": "1 if the epoch had enough usable frames and the movement was seen on at least "
+    "one side (0 otherwise, with the reason)",
     "reason": "why the epoch is unusable (empty when usable)",
     "rest_eye_aperture_mm": "eye aperture at the surrounding rest (mm)",
     "eye_aperture_mm": "median eye aperture on the plateau (mm)",

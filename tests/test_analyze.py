@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from media import media_file
 
 import synktrack
 from synktrack.errors import OutputError
@@ -57,8 +58,8 @@ def assert_clean_stderr(stderr: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def videos(shared_dir: Path) -> Path:
-    return shared_dir / "media" / "videos"
+def videos(media_dir: Path) -> Path:
+    return media_dir / "videos"
 
 
 @pytest.fixture(scope="module")
@@ -203,9 +204,9 @@ def test_bad_input_is_one_line_and_exit_2(kind: str, videos: Path, model_path: P
     assert not (out / "frames.csv").exists()
 
 
-def test_no_face_writes_outputs_and_exits_3(shared_dir: Path, model_path: Path,
+def test_no_face_writes_outputs_and_exits_3(media_dir: Path, model_path: Path,
                                             tmp_path: Path) -> None:
-    clip = shared_dir / "media" / "videos_negative" / "pyfeat__no_face.mp4"
+    clip = media_dir / "videos_negative" / "pyfeat__no_face.mp4"
     out = tmp_path / "out"
     proc = run_cli("analyze", clip, "--out", out, model=model_path)
     assert proc.returncode == 3, proc.stderr
@@ -242,7 +243,7 @@ def test_face_lost_part_way(videos: Path, model_path: Path, tmp_path: Path) -> N
 
 def test_two_faces_flagged_and_one_followed(videos: Path, model_path: Path,
                                             tmp_path: Path) -> None:
-    clip = videos / "intel__head-pose-face-detection-female-and-male_from_gif.mp4"
+    clip = media_file(videos, "intel__head-pose-face-detection-female-and-male_from_gif.mp4")
     out = tmp_path / "out"
     proc = run_cli("analyze", clip, "--out", out, model=model_path)
     assert proc.returncode == 0, proc.stderr
@@ -331,3 +332,41 @@ def test_failure_while_writing_keeps_the_folder_consistent(
         assert (out / name).read_bytes() == content, f"{name} was overwritten"
     assert not (out / CONTAINER_NAME).exists()
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")], "temp files left"
+
+
+def test_a_still_real_face_is_not_a_complete_session(media_dir: Path, model_path: Path,
+                                                     tmp_path: Path) -> None:
+    """A real photo held still for a whole guided protocol (camera noise added): nothing
+    moved, so no epoch is usable, each says why, and the session is not complete."""
+    import cv2
+    from short_protocol import SHORT_PROTOCOL
+
+    from synktrack.protocol import parse_protocol
+    from synktrack.simulate import write_clip
+
+    bgr = cv2.imread(str(media_dir / "images" / "pyfeat__single_face.jpg"))
+    img = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    proto_file = tmp_path / "short.toml"
+    proto_file.write_text(SHORT_PROTOCOL)
+    fps = 10.0
+    rng = np.random.default_rng(0)
+    n = int(parse_protocol(SHORT_PROTOCOL).duration_s * fps)
+    frames = ((i / fps, np.clip(img + rng.normal(0, 2.0, img.shape), 0, 255).astype(np.uint8))
+              for i in range(n))
+    clip = write_clip(frames, tmp_path / "still.mp4", fps)
+    out = tmp_path / "out"
+    proc = run_cli("analyze", clip, "--protocol", proto_file, "--out", out, model=model_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "session not complete" in proc.stderr
+    assert "Session indices" in proc.stdout and "Session indices" not in proc.stderr
+    assert "complete no" in proc.stdout
+    row = pd.read_csv(out / "session.csv").iloc[0]
+    assert row["complete"] == 0
+    assert row["epochs_usable"] == 0 and row["epochs_total"] > 0
+    for stem in ("smile_excursion", "eye_closure", "eye_narrowing_smile"):
+        assert np.isnan(row[f"{stem}_left_{'pct' if 'eye' in stem else 'mm'}"])
+    epochs = pd.read_csv(out / "epochs.csv")
+    assert set(epochs["usable"]) == {0}
+    assert epochs["reason"].str.contains("seen on either side").all()
+    session = json.loads((out / "session.json").read_text())
+    assert session["movements_missing"]

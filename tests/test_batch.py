@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from media import media_file
 
 from synktrack import batch as bt
 from synktrack.errors import InputError, OutputError
@@ -180,7 +181,7 @@ def test_one_batch_per_output_folder(tmp_path: Path, model_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path, model_path: Path) -> Path:
+def media(tmp_path_factory: pytest.TempPathFactory, media_dir: Path, model_path: Path) -> Path:
     """study/: two short real clips (one in a sub-folder) and a 3 s simulated session."""
     from synktrack.fidelity import face_geometry
     from synktrack.protocol import parse_protocol
@@ -189,15 +190,15 @@ def media(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path, model_path
     root = tmp_path_factory.mktemp("media")
     study = root / "study"
     (study / "sub").mkdir(parents=True)
-    shutil.copy(shared_dir / "media" / "videos" / SINGLE, study / SINGLE)
-    shutil.copy(shared_dir / "media" / "videos" / MALE, study / "sub" / MALE)
+    shutil.copy(media_dir / "videos" / SINGLE, study / SINGLE)
+    shutil.copy(media_file(media_dir, "videos/" + MALE), study / "sub" / MALE)
     (root / "mini.toml").write_text(MINI_TOML)
     img = demo_portrait(320)
     frames = session_simulate(img, face_geometry(img, model_path), parse_protocol(MINI_TOML),
                               Synkinesis("left", oral_ocular_pct=30.0), fps=15.0)
     write_clip(frames, study / "sub" / "sim.mp4", 15.0)
     (root / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4000))
-    shutil.copy(shared_dir / "media" / "videos_negative" / "pyfeat__no_face.mp4",
+    shutil.copy(media_dir / "videos_negative" / "pyfeat__no_face.mp4",
                 root / "no_face.mp4")
     return root
 

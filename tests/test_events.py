@@ -32,6 +32,7 @@ def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch,
     from synktrack.cli import main
 
     monkeypatch.setattr(sys, "argv", ["synktrack", *args])
+    monkeypatch.setenv("COLUMNS", "200")
     code = 0
     try:
         main()
@@ -148,3 +149,55 @@ def test_cli_list_empty(store: Path, monkeypatch: pytest.MonkeyPatch,
     code, _, err = run_cli(["events", "list", "--subject", "nobody"], monkeypatch, capsys)
     assert code == 0
     assert "no events" in err
+
+
+def _ids(out: str) -> list[str]:
+    import re
+
+    return re.findall(r"\[([0-9a-f]{8})\]", out)
+
+
+def test_cli_events_can_be_removed_and_edited(store: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A mistaken event is corrected (edit) or taken out (remove) by its id."""
+    code, out, err = run_cli(["events", "add", "--subject", "p8", "--date", "2024-04-27",
+                              "--kind", "Botox", "--dose-units", "5"], monkeypatch, capsys)
+    assert code == 0, err
+    (botox,) = _ids(out)
+    code, out, _ = run_cli(["events", "add", "--subject", "p8", "--date", "2024-05-02",
+                            "--kind", "note", "--note", "typo"], monkeypatch, capsys)
+    (note,) = _ids(out)
+    path = store / "subjects" / "p8" / "events.csv"
+    assert read_events(path)[0].kind == "botox"  # normalised: Botox -> botox
+    code, out, err = run_cli(["events", "edit", botox, "--subject", "p8", "--dose-units", "7.5",
+                              "--side", "LEFT", "--date", "2024-04-28"], monkeypatch, capsys)
+    assert code == 0, err
+    first = read_events(path)[0]
+    assert (first.id, first.date, first.dose_units, first.side) == \
+        (botox, dt.date(2024, 4, 28), 7.5, "left")
+    code, out, err = run_cli(["events", "remove", note, "--subject", "p8"], monkeypatch, capsys)
+    assert code == 0 and "typo" in out, err
+    assert [e.id for e in read_events(path)] == [botox]
+    code, out, _ = run_cli(["events", "list", "--subject", "p8"], monkeypatch, capsys)
+    assert botox in out and "typo" not in out
+    # a wrong id or a bad edit: one line, exit 2, the file untouched
+    before = path.read_bytes()
+    for args in (["events", "remove", "deadbeef", "--subject", "p8"],
+                 ["events", "edit", botox, "--subject", "p8", "--kind", "massage"]):
+        code, _, err = run_cli(args, monkeypatch, capsys)
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert path.read_bytes() == before
+
+
+def test_events_written_before_ids_get_stable_ids(store: Path) -> None:
+    from synktrack.events import remove_event
+
+    path = store / "subjects" / "p9" / "events.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("date,kind,side,muscle,dose_units,note\n2024-01-01,botox,left,,5,\n"
+                    "2024-02-01,therapy_start,,,,\n")
+    ids = [e.id for e in read_events(path)]
+    assert ids == [e.id for e in read_events(path)] and len(set(ids)) == 2
+    remove_event("p9", ids[0])
+    assert [e.kind for e in read_events(path)] == ["therapy_start"]
+    assert [e.id for e in read_events(path)] == ids[1:]  # written with its id now

@@ -163,7 +163,7 @@ def test_older_schema_loads_with_missing_columns_empty(tmp_path: Path) -> None:
         assert c in df.columns, c
     assert df["eye_narrowing_smile_left_pct"].iloc[0] == pytest.approx(21.5)
     assert np.isnan(df["eye_narrowing_smile_left_pct"].iloc[1])
-    for c in ("mouth_corner_eye_closure_left_mm", "oral_ocular_coupling_right",
+    for c in ("mouth_corner_eye_closure_left_mm", "oral_ocular_coupling_right_pct_per_mm",
               "synkinesis_suspected_left", "eye_measure"):
         assert df[c].isna().all(), c
     assert list(df["schema_version"]) == [0, 0]
@@ -212,9 +212,9 @@ def test_missing_and_empty_history(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_cli_analyze_history_appends_one_row(tmp_path: Path, shared_dir: Path,
+def test_cli_analyze_history_appends_one_row(tmp_path: Path, media_dir: Path,
                                              model_path: Path) -> None:
-    clip = shared_dir / "media" / "videos" / "pyfeat__single_face.mp4"  # 2.4 s, neutral -> smile
+    clip = media_dir / "videos" / "pyfeat__single_face.mp4"  # 2.4 s, neutral -> smile
     proto = tmp_path / "tiny.toml"
     proto.write_text('name = "tiny"\nversion = 3\n'
                      '[[step]]\nmovement = "rest"\nduration_s = 1.0\n'
@@ -257,3 +257,62 @@ def test_text_columns_stay_text(tmp_path: Path) -> None:
     assert list(df["subject"]) == ["007", "007"]
     assert list(df["source_sha256"]) == ["0120", "0121"]
     assert df["eye_narrowing_smile_left_pct"].dtype.kind == "f"
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("synktrack", path=str(Path(sys.executable).parent))
+    cmd = [exe] if exe else [sys.executable, "-c", "from synktrack.cli import main; main()"]
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})},
+                          check=False)
+
+
+def test_cli_history_shows_a_history_file(tmp_path: Path) -> None:
+    """`synktrack history --history FILE` shows what `analyze --history FILE` wrote, on stdout."""
+    path = tmp_path / "h.csv"
+    for i in range(4):
+        append_session(path, {**make_row(0, i), "complete": 1,
+                              "smile_excursion_left_mm": -0.04, "smile_excursion_right_mm": 2.0,
+                              "eye_narrowing_smile_left_pct": -0.3})
+    store = {"SYNKTRACK_DATA_DIR": str(tmp_path / "empty-store")}
+    proc = _cli("history", "--history", str(path), env=store)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("w0-r0") == 4 and "2026-01-04" in proc.stdout
+    assert "-0 " not in proc.stdout and "-0.0" not in proc.stdout  # no negative zeros
+    assert "0 / 0" in proc.stdout or "0.0 / 2.0" in proc.stdout
+    assert proc.stderr.strip() == "4 sessions"
+    one = tmp_path / "one.csv"
+    append_session(one, make_row(1, 0))
+    assert _cli("history", "--history", str(one), env=store).stderr.strip() == "1 session"
+    proc = _cli("history", "--history", str(path), "--subject", "nobody", env=store)
+    assert proc.returncode == 0 and proc.stderr.strip() == "0 sessions"
+    proc = _cli("history", "--history", str(tmp_path / "missing.csv"), env=store)
+    assert proc.returncode == 2 and "no history file" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    proc = _cli("history", env=store)  # the store is empty: the message names the way out
+    assert proc.returncode == 2 and "--history FILE" in proc.stderr
+
+
+def test_schema_1_coupling_columns_read_under_their_unit_names(tmp_path: Path) -> None:
+    """Schema 2 put units on the coupling columns; a schema-1 history still reads, and a row
+    appended to it by this version lines up with the old rows."""
+    path = tmp_path / "history.csv"
+    path.write_text("schema_version,session_id,session_date,oral_ocular_coupling_left,"
+                    "ocular_oral_coupling_asymmetry,oral_ocular_coupling_r_left\n"
+                    "1,a,2025-11-02,11.1,-0.3,0.77\n", encoding="utf-8")
+    append_session(path, {**make_row(0, 5), "oral_ocular_coupling_left_pct_per_mm": 9.5})
+    df = read_history(path)
+    assert list(df["oral_ocular_coupling_left_pct_per_mm"]) == [11.1, 9.5]
+    assert df["ocular_oral_coupling_asymmetry_mm_per_10pct"].iloc[0] == pytest.approx(-0.3)
+    assert df["oral_ocular_coupling_r_left"].iloc[0] == pytest.approx(0.77)
+    assert "oral_ocular_coupling_left" not in df.columns
+    assert list(df["schema_version"]) == [1, SCHEMA_VERSION] and SCHEMA_VERSION == 2
+
+
+def test_every_index_column_names_its_unit() -> None:
+    from synktrack.schema import INDICES, asymmetry_column, index_column
+
+    for stem, (unit, _) in INDICES.items():
+        assert unit, stem
+        for name in (index_column(stem, "left"), asymmetry_column(stem)):
+            assert name.endswith(("_mm", "_pct", "_pct_per_mm", "_mm_per_10pct")), name

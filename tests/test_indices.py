@@ -579,3 +579,99 @@ def test_epochs_auto_on_a_still_face_finds_nothing() -> None:
     auto, found = epochs_auto(make_frames(proto, {}))
     assert [s for s in auto.steps if s.movement != "rest"] == []
     assert "no movement" in found[0]
+
+
+def _agree(a: dict[str, object], b: dict[str, object]) -> list[str]:
+    """Index keys on which two analyses of one clip disagree beyond a clinical tolerance."""
+    bad = []
+    for stem in INDICES:
+        keys = [col(stem, s) for s in SIDES] + [asymmetry_column(stem)]
+        if stem.endswith("coupling"):
+            keys += [f"{stem}_r_{s}" for s in SIDES]
+        for k in keys:
+            x, y = float(a[k]), float(b[k])  # type: ignore[arg-type]
+            unit = INDICES[stem][0]
+            tol = {"_pct": 2.0, "_mm": 0.2}.get(unit, 0.15 * abs(y) + 0.3)
+            if k.endswith(("_r_left", "_r_right")):
+                tol = 0.1
+            if not (np.isnan(x) and np.isnan(y)) and not abs(x - y) <= tol:
+                bad.append(f"{k}: auto {x:.3f}, timed {y:.3f}")
+    return bad
+
+
+def test_epochs_auto_and_timed_protocol_agree_on_every_index() -> None:
+    """Regression: auto epochs held only the plateau, so the pooled coupling slope ran from
+    the smile's plateau to the pucker's and flipped its sign (demo clip: -2.8 vs +11.1)."""
+    moves = with_extra(healthy_moves(), "smile", narrowing={"left": 25.0})
+    moves = with_extra(moves, "pucker", narrowing={"left": 25.0})
+    frames = make_frames(FULL, moves, coupling_pct_per_mm={"right": 2.0},
+                         closure_lift_mm_per_10pct={"left": 0.25}, seed=5)
+    auto, _ = epochs_auto(frames)
+    assert [s.movement for s in auto.steps if s.movement != "rest"] == \
+        [s.movement for s in FULL.steps if s.movement != "rest"]
+    a, b = analyse(frames, auto), analyse(frames, FULL)
+    assert _agree(a.ix, b.ix) == []
+    assert b.ix[col("oral_ocular_coupling", "left")] > 3.0  # a real, positive coupling
+
+
+def test_coupling_is_anchored_at_rest() -> None:
+    """The same clip, epochs cut tighter or looser: the coupling slope barely moves."""
+    frames = make_frames(FULL, healthy_moves(), coupling_pct_per_mm={"left": 4.0}, seed=2)
+    tight = epochs_auto(frames, ramp_level=1.0)[0]  # plateau only, no ramps
+    loose = epochs_auto(frames)[0]
+    a, b = analyse(frames, tight), analyse(frames, loose)
+    for s in SIDES:
+        k = col("oral_ocular_coupling", s)
+        assert a.ix[k] == pytest.approx(b.ix[k], abs=0.15 * abs(b.ix[k]) + 0.3)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- nothing moved
+
+
+def test_a_still_face_has_no_usable_epoch() -> None:
+    """Nothing moved: every epoch is unusable, saying so, and no index is a 0 % or 0 mm."""
+    from synktrack.epochs import movements_missing
+
+    res = analyse(make_frames(FULL, {}, noise=0.15, seed=4), FULL)
+    ep = res.epochs
+    assert (ep["usable"] == 0).all()
+    assert set(ep["_cause"]) == {"not_seen"}
+    assert all("seen on either side" in r and "rest noise" in r for r in ep["reason"])
+    for stem in INDICES:
+        for s in SIDES:
+            assert np.isnan(res.ix[col(stem, s)]), stem
+    assert movements_missing(ep, FULL) == FULL.movements()
+
+
+def test_one_paralysed_side_still_counts_as_a_movement() -> None:
+    """The movement on one side only (the other paralysed) is enough for a usable epoch."""
+    moves = healthy_moves()
+    for m in moves.values():
+        for part in (m.narrowing_pct, m.corner_mm, m.brow_mm):
+            part.pop("left", None)
+    res = analyse(make_frames(FULL, moves, noise=0.15, seed=4), FULL)
+    assert (res.epochs["usable"] == 1).all(), res.epochs["reason"].tolist()
+    assert res.ix[col("smile_excursion", "left")] == pytest.approx(0.0, abs=0.3)
+    assert res.ix[col("smile_excursion", "right")] == pytest.approx(3.2, abs=0.3)
+
+
+def test_a_movement_skipped_once_leaves_the_other_repetition() -> None:
+    """One smile not done: that epoch is unusable, the session still has the movement."""
+    from synktrack.epochs import movements_missing
+
+    frames = make_frames(FULL, healthy_moves(), seed=6)
+    smile2 = [s for s in FULL.steps if s.movement == "smile"][1]
+    still = make_frames(FULL, {}, seed=6)
+    t = frames["time_s"]
+    inside = (t >= smile2.start_s) & (t < smile2.end_s)
+    frames.loc[inside] = still.loc[inside]
+    ep = analyse(frames, FULL).epochs
+    skipped = ep[(ep["movement"] == "smile") & (ep["repetition"] == 2)].iloc[0]
+    assert skipped["usable"] == 0 and skipped["_cause"] == "not_seen"
+    assert ep.drop(skipped.name)["usable"].all()
+    assert movements_missing(ep, FULL) == []
+
+
+def test_the_usable_column_is_0_or_1(healthy: Result) -> None:
+    assert healthy.epochs["usable"].dtype.kind == "i"
+    assert set(healthy.rows["usable"]) == {1}

@@ -21,7 +21,7 @@ from synktrack import model as m
 from synktrack.errors import ModelError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-REAL_MODEL = REPO_ROOT.parent / "shared" / "models" / "face_landmarker.task"
+
 
 FAKE = b"not really a landmark model, but the tests pretend it is\n" * 7
 WRONG = b"some other bytes of exactly the same length.............\n" * 7
@@ -369,12 +369,12 @@ def test_cli_wrong_file_raises_model_error(fake_model: Path, tmp_path: Path, cli
 # --------------------------------------------------------------------------- real model
 
 
-@pytest.mark.skipif(
-    not REAL_MODEL.is_file(), reason=f"real model not present at {REAL_MODEL} (shared checkout)"
-)
-def test_real_model_resolves(monkeypatch: pytest.MonkeyPatch) -> None:
-    got = m.resolve_model(REAL_MODEL)
+def test_real_model_resolves(model_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real model wherever this machine has it (SYNKTRACK_MODEL, ../shared or the user
+    cache, fetched once like the CLI does: ``model_path`` is resolved before this module's
+    isolation hides the environment and the network)."""
+    got = m.resolve_model(model_path)
     assert (got.sha256, got.source) == (m.MODEL_SHA256, "option")
     assert got.path.stat().st_size == m.MODEL_SIZE
-    monkeypatch.setenv("SYNKTRACK_MODEL", str(REAL_MODEL))
+    monkeypatch.setenv("SYNKTRACK_MODEL", str(model_path))
     assert m.resolve_model().source == "env"

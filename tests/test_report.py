@@ -96,6 +96,62 @@ def test_mdc_from_pooled_repetition_sd() -> None:
     assert one.latest == 40.0 and math.isnan(one.since_baseline)
 
 
+def test_mdc_is_never_below_the_noise_floor() -> None:
+    """Two repetitions that agree (SD 0) do not make a 0.0 MDC: -0.9 mm is judged against
+    the measurement's own noise, and an index without SDs still has that floor."""
+    from synktrack.report.stats import SEM_FLOOR
+
+    h = pd.DataFrame({"mouth_corner_eye_closure_left_sd_mm": [0.0, 0.0, 0.0],
+                      "mouth_corner_eye_closure_left_mm": [2.4, 2.4, 1.5],
+                      "eye_narrowing_smile_left_pct": [20.0, 22.0, 23.0],
+                      "date": pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-15"])})
+    c = index_change(h, "mouth_corner_eye_closure", "left")
+    assert c.mdc == pytest.approx(mdc95(SEM_FLOOR["_mm"])) and c.mdc > 0.5
+    assert index_change(h, "eye_narrowing_smile", "left").mdc == \
+        pytest.approx(mdc95(SEM_FLOOR["_pct"]))
+    big = h.assign(mouth_corner_eye_closure_left_sd_mm=[1.0, 1.0, 1.0])
+    assert index_change(big, "mouth_corner_eye_closure", "left").mdc == pytest.approx(mdc95(1.0))
+    assert math.isnan(index_change(h, "oral_ocular_coupling", "left").mdc)
+
+
+def test_trend_axes_have_a_minimum_clinical_span() -> None:
+    """A 0.003 mm wobble of a target amplitude is not drawn across the whole axis."""
+    from synktrack.report.figures import time_axis, trend_figure
+    from synktrack.report.reference import MIN_SPAN
+
+    h = pd.DataFrame({"date": pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-15"]),
+                      "smile_excursion_left_mm": [2.900, 2.903, 3.025],
+                      "smile_excursion_right_mm": [2.95, 2.96, 2.95],
+                      "eye_narrowing_smile_left_pct": [40.0, 41.0, 40.5]})
+    axis = time_axis(h["date"], [])
+    for stem, unit in (("smile_excursion", "_mm"), ("eye_narrowing_smile", "_pct")):
+        fig = trend_figure(h, stem, "left", axis)
+        low, high = fig.axes[0].get_ylim()
+        assert high - low >= MIN_SPAN[unit] - 1e-9, (stem, low, high)
+        assert low <= h[index_column(stem, "left")].min() <= high
+    wide = h.assign(smile_excursion_left_mm=[1.0, 5.0, 9.0])
+    low, high = trend_figure(wide, "smile_excursion", "left", axis).axes[0].get_ylim()
+    assert low <= 1.0 and high >= 9.0 and high - low < 12  # real changes keep their scale
+
+
+def test_each_norm_has_one_source(tmp_path: Path) -> None:
+    """The pucker band, the z-scores and the norms note all say the same numbers."""
+    from synktrack.indices import METHODS, NORMS, session_indices
+    from synktrack.report.reference import BANDS
+
+    for stem, norm in NORMS.items():
+        assert (BANDS[stem].centre, BANDS[stem].half_width) == (norm.mean, norm.sd)
+        assert f"{norm.mean:g} ± {norm.sd:g}" in BANDS[stem].label
+    pucker = NORMS["eye_narrowing_pucker"]
+    note = str(session_indices(pd.DataFrame(columns=["usable"]), {})["norms_note"])
+    for text in (note, METHODS["norms"]):
+        assert f"{pucker.mean:g} % (SD {pucker.sd:g} % assumed" in text, text
+    html = make_report(fake_history(tmp_path / "h.csv", 3), tmp_path / "r.html").path \
+        .read_text("utf-8")
+    assert f"{pucker.mean:g} ± {pucker.sd:g}" in html
+    assert "± 2 %" not in html and "1.7 ± 2.0" not in html
+
+
 def write_rows(path: Path, rows: list[dict[str, object]]) -> Path:
     for row in rows:
         append_session(path, row)
@@ -284,6 +340,26 @@ def test_summary_figure_is_robust(tmp_path: Path, case: str) -> None:
     assert path.is_file() and path.stat().st_size > 1000
 
 
+def test_summary_figure_keys_its_shadings_and_shows_the_brows() -> None:
+    """The grey shadings are explained, the brow has a trace, a still trace is not blown up,
+    and without pictures (no video kept) the traces fill the page."""
+    from synktrack.report.summary import MIN_SPAN_MM, _figure
+
+    frames, epochs = fake_session()
+    frames["brow_height_left_mm"] = 20.0 + 0.01 * np.sin(frames["time_s"])
+    frames["brow_height_right_mm"] = 21.0
+    fig = _figure(frames, epochs, [], "no video kept")
+    labels = [a.get_ylabel() for a in fig.axes]
+    assert len(labels) == 4 and "brow" in labels[-1]
+    key = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    for text in ("movement step", "plateau (measured)", "step not usable", "patient's left"):
+        assert text in key, key
+    for ax in fig.axes:
+        low, high = ax.get_ylim()
+        assert high - low >= MIN_SPAN_MM - 1e-9
+    assert fig.axes[0].get_position().y1 > 0.85  # no empty band where pictures would be
+
+
 # ------------------------------------------------------------------ real browser
 
 @pytest.mark.browser
@@ -308,11 +384,19 @@ def test_report_in_headless_chromium(year: dict[str, Path], tmp_path: Path) -> N
             n_images = page.evaluate("document.images.length")
             title = page.title()
             page.screenshot(path=str(shot), full_page=True)
+            # Printed on A4 (188 mm of text, about 710 CSS px): the change table fits.
+            page.set_viewport_size({"width": 710, "height": 900})
+            page.emulate_media(media="print")
+            over = page.evaluate("""() => {
+                const t = document.querySelector('table.glance');
+                return t.scrollWidth - document.body.clientWidth; }""")
+            fits = True if over <= 1 else f"{over}px"
         finally:
             browser.close()
     assert loaded and n_images == 2 + len(INDICES)
     assert "demo-01" in title
     assert requests and all(u.startswith(("file:", "data:")) for u in requests), requests
     assert shot.stat().st_size > 50_000
+    assert fits, f"the change table is {fits} wider than an A4 page's text"
     if (keep := Path(__file__).parent / ".artifacts").is_dir():
         shutil.copy(shot, keep / "report.png")

@@ -99,15 +99,22 @@ def short_protocol() -> Protocol:
 
 
 @pytest.fixture(scope="session")
-def faces(london_faces: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {**{k: london_faces[k] for k in FACES if k != "demo"}, "demo": demo_portrait()}
+def faces(request: pytest.FixtureRequest) -> Callable[[str], np.ndarray]:
+    """``face(name)``: the demo portrait always; a London portrait only with ../shared (a test
+    on one of those skips without it, the demo-face tests still run)."""
+    def face(name: str) -> np.ndarray:
+        if name == "demo":
+            return demo_portrait()
+        return request.getfixturevalue("london_faces")[name]  # type: ignore[no-any-return]
+
+    return face
 
 
 SessionGetter = Callable[..., Session]
 
 
 @pytest.fixture(scope="session")
-def sessions(faces: dict[str, np.ndarray], model_path: Path, short_protocol: Protocol,
+def sessions(faces: Callable[[str], np.ndarray], model_path: Path, short_protocol: Protocol,
              tmp_path_factory: pytest.TempPathFactory) -> SessionGetter:
     """``get(face, synkinesis, mirrored=False)``: simulated and analysed once per run."""
     from synktrack.analyze import analyze_clip
@@ -128,9 +135,10 @@ def sessions(faces: dict[str, np.ndarray], model_path: Path, short_protocol: Pro
         if mirrored:
             clip = mirror_clip(get(face, syn).clip, root / f"{tag}_mirrored.mp4", FPS)
         else:
+            image = faces(face)
             if face not in geoms:
-                geoms[face] = face_geometry(faces[face], model.path)
-            frames = session_simulate(faces[face], geoms[face], short_protocol, syn, fps=FPS)
+                geoms[face] = face_geometry(image, model.path)
+            frames = session_simulate(image, geoms[face], short_protocol, syn, fps=FPS)
             clip = write_clip(frames, root / f"{tag}.mp4", FPS)
         res = analyze_clip(clip, root / (tag + ("_mirrored" if mirrored else "")),
                            protocol=short_protocol, model=model,
@@ -154,6 +162,7 @@ def test_every_epoch_is_usable(sessions: SessionGetter, face: str) -> None:
     s = sessions(face, injected(face))
     assert s.row["epochs_total"] == 6
     assert s.row["epochs_usable"] == 6, s.epochs[["movement", "reason"]].drop_duplicates()
+    assert s.row["complete"] == 1
     assert float(s.row["usable_frame_fraction"]) > 0.95  # type: ignore[arg-type]
     assert s.row["gentler_please"] == 0, s.row["gentler_reason"]
 
@@ -270,3 +279,26 @@ def test_print_injected_vs_recovered(sessions: SessionGetter,
         print("\n" + "\n".join(lines))
     r = np.array(ratios)
     assert np.isfinite(r).all()
+
+
+def test_auto_epochs_agree_with_the_timed_protocol(sessions: SessionGetter,
+                                                    tmp_path: Path) -> None:
+    """The same real clip analysed with ``protocol="auto"``: every index as with the timing."""
+    from synktrack.analyze import analyze_recording
+    from synktrack.landmarks import load_recording
+    from synktrack.schema import INDICES, asymmetry_column, index_column
+
+    s = sessions(DOSE_FACE, injected(DOSE_FACE))
+    rec = load_recording(s.clip.parent / s.clip.stem / "landmarks.npz")
+    auto = analyze_recording(rec, tmp_path, protocol="auto",
+                             affected_side=FACES[DOSE_FACE]).session_row
+    assert auto is not None
+    bad = []
+    for stem, (unit, _) in INDICES.items():
+        for k in [index_column(stem, side) for side in ("left", "right")] + \
+                [asymmetry_column(stem)]:
+            x, y = float(auto[k]), float(s.row[k])  # type: ignore[arg-type]
+            tol = {"_pct": 3.0, "_mm": 0.3}.get(unit, 0.2 * abs(y) + 0.5)
+            if not (np.isnan(x) and np.isnan(y)) and not abs(x - y) <= tol:
+                bad.append(f"{k}: auto {x:.2f}, timed {y:.2f}")
+    assert bad == []

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 from av.video.stream import VideoStream
+from media import media_file
 
 from synktrack.errors import InputError
 from synktrack.io import (
@@ -30,9 +31,6 @@ from synktrack.io import (
     orientation_from_matrix,
 )
 from synktrack.io import video as video_mod
-
-MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
-VIDEOS = MEDIA / "videos"
 
 W, H = 64, 32
 
@@ -606,16 +604,8 @@ def test_camera_max_frames(fake_camera: type[_FakeCapture]) -> None:
 
 # --------------------------------------------------------------------------- real media
 
-needs_media = pytest.mark.skipif(
-    not VIDEOS.is_dir(), reason=f"shared test media not found at {VIDEOS}"
-)
-
-
-def _real(name: str) -> Path:
-    path = VIDEOS / name
-    if not path.is_file():
-        pytest.skip(f"{name} not found in {VIDEOS}")
-    return path
+def _real(media_dir: Path, name: str) -> Path:
+    return media_file(media_dir, "videos/" + name)
 
 
 def _check_times(frames: list[Frame]) -> list[float]:
@@ -625,9 +615,8 @@ def _check_times(frames: list[Frame]) -> list[float]:
     return times
 
 
-@needs_media
-def test_real_single_face() -> None:
-    src = open_source(_real("pyfeat__single_face.mp4"))
+def test_real_single_face(media_dir: Path) -> None:
+    src = open_source(_real(media_dir, "pyfeat__single_face.mp4"))
     assert (src.width, src.height, src.n_frames) == (640, 360, 72)
     frames = _all(src)
     assert len(frames) == 72
@@ -635,41 +624,36 @@ def test_real_single_face() -> None:
     _check_times(frames)
 
 
-@needs_media
-def test_real_wolfgang_langer() -> None:
-    frames = _all(open_source(_real("pyfeat__WolfgangLanger_Pexels.mp4")))
+def test_real_wolfgang_langer(media_dir: Path) -> None:
+    frames = _all(open_source(_real(media_dir, "pyfeat__WolfgangLanger_Pexels.mp4")))
     assert len(frames) == 472
     assert _check_times(frames)[-1] == pytest.approx(19.6, abs=0.1)
 
 
-@needs_media
-def test_real_gif() -> None:
-    gifs = sorted(VIDEOS.glob("*.gif")) if VIDEOS.is_dir() else []
+def test_real_gif(media_dir: Path) -> None:
+    gifs = sorted((media_dir / "videos").glob("*.gif"))
     if not gifs:
-        pytest.skip(f"no .gif in {VIDEOS}")
+        pytest.skip("no real .gif here: they are only in ../shared/media (always present in CI)")
     src = open_source(gifs[0])
     frames = _all(src)
     assert len(frames) >= 2 and frames[0].image.shape == (src.height, src.width, 3)
     _check_times(frames)
 
 
-@needs_media
-def test_real_asl_mkv() -> None:
-    frames = _all(open_source(_real("intel__asl_again.mkv")))
+def test_real_asl_mkv(media_dir: Path) -> None:
+    frames = _all(open_source(_real(media_dir, "intel__asl_again.mkv")))
     assert len(frames) == 77
     _check_times(frames)
 
 
-@needs_media
-def test_real_clip_with_max_frames() -> None:
-    with open_source(_real("pyfeat__WolfgangLanger_Pexels.mp4"), max_frames=10) as src:
+def test_real_clip_with_max_frames(media_dir: Path) -> None:
+    with open_source(_real(media_dir, "pyfeat__WolfgangLanger_Pexels.mp4"), max_frames=10) as src:
         frames = list(src.frames())
     assert len(frames) == 10 and src.n_frames == 10
 
 
-@needs_media
-def test_real_clip_hashes() -> None:
-    path = _real("pyfeat__single_face.mp4")
+def test_real_clip_hashes(media_dir: Path) -> None:
+    path = _real(media_dir, "pyfeat__single_face.mp4")
     assert file_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
 
 

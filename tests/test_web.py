@@ -216,6 +216,33 @@ def test_summary_and_changes() -> None:
     assert "first check" in session_summary(now, None)["changes"][0]
 
 
+def test_summary_never_shows_negative_zero() -> None:
+    import json as _json
+
+    from synktrack.web.summary import session_summary
+
+    now = {"eye_narrowing_smile_left_pct": -0.3, "smile_excursion_left_mm": -0.04,
+           "eye_closure_left_pct": 80.0}
+    s = session_summary(now, {"eye_closure_left_pct": -0.4})
+    text = _json.dumps(s)
+    assert "-0" not in text, text
+    assert any("0 % then" in c for c in s["changes"]), s["changes"]
+
+
+def test_page_flags_say_the_therapist_line_once() -> None:
+    """The reason already ends with 'worth discussing with your therapist': no prefix again."""
+    from synktrack.indices import FlagRules, _flags
+
+    js = (Path(__file__).parents[1] / "synktrack" / "web" / "static" / "app.js").read_text()
+    assert "'Worth discussing with your therapist: '" not in js
+    ix = {f"{stem}_{side}{unit}": 0.0 for stem, unit in (
+        ("eye_narrowing_smile", "_pct"), ("eye_narrowing_pucker", "_pct"),
+        ("mouth_corner_eye_closure", "_mm")) for side in ("left", "right")}
+    ix["eye_narrowing_smile_left_pct"] = 40.0
+    reason = str(_flags(ix, FlagRules(), False)["synkinesis_reason_left"])
+    assert reason.count("worth discussing with your therapist") == 1
+
+
 # ---------------------------------------------------------------------------- security
 
 
@@ -606,6 +633,56 @@ def test_killed_server_saves_the_partial_session(tmp_path: Path, model_path: Pat
     assert check["complete"] is False
 
 
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_still_face_is_asked_again_and_not_complete(store: Path, resolved: Any,
+                                                      tmp_path: Path) -> None:
+    """A real portrait that never moves, through the fake camera: each movement is asked for
+    once more, kindly, and the check is saved as incomplete (not as 0 % / 0 mm results)."""
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    from synktrack.simulate import demo_portrait
+    from synktrack.web.fakecam import place, write_y4m
+    from synktrack.web.steps import NOT_SEEN
+
+    face = place(demo_portrait(480))
+    rng = np.random.default_rng(1)
+    y4m = write_y4m((np.clip(face + rng.normal(0, 1.5, face.shape), 0, 255).astype(np.uint8)
+                     for _ in range(60)), tmp_path / "still.y4m")
+    run = start_server(resolved, parse_protocol(SHORT_PROTOCOL), idle_timeout_s=30, ready_s=1.0)
+    notes: list[str] = []
+    try:
+        with sync_playwright() as p:
+            browser = _launch(p, y4m)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(run.url)
+            page.wait_for_selector("#screen-welcome:not([hidden])")
+            page.click("#btn-camera")
+            page.wait_for_selector("#btn-start:enabled", timeout=60_000)
+            page.click("#btn-start")
+            page.wait_for_selector("#step-note:has-text('could not quite see')", timeout=60_000)
+            notes.append(page.inner_text("#step-note"))
+            _shot(page, tmp_path / "screens", "7-still-asked-again")
+            page.wait_for_selector("#screen-results:not([hidden])", timeout=180_000)
+            status = page.inner_text("#results-status")
+            assert page.is_hidden("#results-table")  # no empty table of measures
+            _shot(page, tmp_path / "screens", "8-still-results")
+            browser.close()
+    finally:
+        run.server.app.stop("test over")
+        run.thread.join(15)
+    assert NOT_SEEN.split(".")[0] in notes[0]
+    assert "could not be seen" in status and "incomplete" in status
+    row = pd.read_csv(store / "subjects" / "pat01" / "history.csv").iloc[-1]
+    assert row["complete"] == 0 and row["epochs_usable"] == 0, row.to_dict()
+    assert np.isnan(row["smile_excursion_left_mm"])
+    check = json.loads((store / "subjects" / "pat01" / "sessions" / row["session_id"] /
+                        "check.json").read_text())
+    retried = [a for a in check["attempts"] if a["attempt"] == 2 and a["movement"] != "rest"]
+    assert {a["movement"] for a in retried} == {"smile", "eye_closure"}
+
+
 def test_history_command_prints_the_table(store: Path) -> None:
     from typer.testing import CliRunner
 
@@ -625,7 +702,7 @@ def test_judge_asks_kindly_for_a_repeat(model_path: Path) -> None:
     from synktrack.simulate import demo_portrait
     from synktrack.synth import Injection, Warper
     from synktrack.web.fakecam import place
-    from synktrack.web.steps import FACE_LOST, FORCEFUL, judge_attempt
+    from synktrack.web.steps import FACE_LOST, FORCEFUL, NOT_SEEN, judge_attempt
 
     face = place(demo_portrait(480))
     geom = face_geometry(face, model_path)
@@ -638,7 +715,8 @@ def test_judge_asks_kindly_for_a_repeat(model_path: Path) -> None:
     def noisy(img: np.ndarray) -> np.ndarray:
         return np.clip(img + rng.normal(0, 1.0, img.shape), 0, 255).astype(np.uint8)
 
-    frames = [noisy(f) for f in [face] * 20 + [gentle] * 20 + [strong] * 20 + [blank] * 20]
+    frames = [noisy(f) for f in
+              [face] * 20 + [gentle] * 20 + [strong] * 20 + [blank] * 20 + [face] * 30]
     rec = landmark_frames(frames, model_path, fps=10.0)
     ok, msg, _ = judge_attempt(rec, "smile", 2.0, 4.0, (0.0, 2.0))
     assert ok and msg == ""
@@ -651,9 +729,12 @@ def test_judge_asks_kindly_for_a_repeat(model_path: Path) -> None:
 
     ref = rec.attrs["reference_frame"]
     part = recent_frames(rec, 4.0)
-    assert part.n_frames == 41 and part.attrs["reference_frame"] == 0
+    assert part.n_frames == 71 and part.attrs["reference_frame"] == 0
     assert np.all(np.diff(part.time_s) > 0)
     np.testing.assert_array_equal(part.landmarks[0], rec.landmarks[ref])
     ok, msg, _ = judge_attempt(rec, "smile", 6.0, 8.0, (4.0, 6.0))  # through the slice
     assert not ok and msg == FACE_LOST
     assert "No problem" in FACE_LOST and "gentle" in FORCEFUL
+    # a face that stays still through the movement: asked again, differently
+    ok, msg, _ = judge_attempt(rec, "smile", 9.5, 11.0, (8.0, 9.5))
+    assert not ok and msg == NOT_SEEN and "gentle" in NOT_SEEN

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Any
+
 import typer
 
 app = typer.Typer(
@@ -15,3 +18,26 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
+
+
+class AffectedSide(StrEnum):
+    """The side affected by the palsy (the patient's own), for asymmetry signs."""
+
+    left = "left"
+    right = "right"
+    unknown = "unknown"
+
+
+def _hide_flag_types() -> None:
+    """Show no type after plain flags in ``--help`` (typer 0.29 prints ``<bool>`` there)."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_hide_flag_types()

@@ -1,4 +1,4 @@
-"""Progress bars and messages on stderr (stdout stays clean for data)."""
+"""Results and listings on stdout; progress bars and messages on stderr."""
 
 from __future__ import annotations
 
@@ -16,7 +16,18 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-console = Console(stderr=True, highlight=False)
+console = Console(stderr=True, highlight=False)  # progress and diagnostics
+results = Console(highlight=False)  # results and listings (stdout: `> out.txt` keeps them)
+
+
+def plural(n: int, word: str) -> str:
+    """``1 session``, ``2 sessions``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def number(value: float, decimals: int) -> str:
+    """``value`` rounded to ``decimals``, never written ``-0`` or ``-0.0``."""
+    return f"{round(float(value), decimals) + 0.0:.{decimals}f}"
 
 
 def say(message: str) -> None:
@@ -46,7 +57,8 @@ def frame_progress(label: str) -> Iterator[Callable[[int, int | None], None]]:
 
 def print_indices(row: dict, epochs: object = None,
                   injected: dict[str, tuple[float, float]] | None = None) -> None:
-    """A compact per-side table of the session's main indices (optionally beside the truth)."""
+    """A compact per-side table of the session's main indices (optionally beside the truth),
+    on stdout."""
     import math
 
     from rich.table import Table
@@ -61,19 +73,21 @@ def print_indices(row: dict, epochs: object = None,
         table.add_column("injected L / R", justify="right")
     for stem, (unit, _) in INDICES.items():
         vals = [row.get(index_column(stem, s)) for s in ("left", "right")]
-        cells = ["-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1f}"
+        cells = ["-" if v is None or (isinstance(v, float) and math.isnan(v)) else number(v, 1)
                  for v in vals]
         extra = []
         if injected:
             truth = injected.get(stem)
             extra = [f"{truth[0]:.1f} / {truth[1]:.1f}" if truth else ""]
         table.add_row(f"{stem}{unit.replace('_', ' ')}", *cells, *extra)
-    console.print(table)
+    results.print(table)
     for side in ("left", "right"):
         if row.get(f"synkinesis_suspected_{side}"):
-            console.print(f"[bold]flag ({side}):[/bold] {row[f'synkinesis_reason_{side}']}")
+            results.print(f"[bold]flag ({side}):[/bold] {row[f'synkinesis_reason_{side}']}")
     if row.get("gentler_please"):
-        console.print(f"gentler please: {row['gentler_reason']}")
-    console.print(f"usable frames {100 * float(row.get('usable_frame_fraction', 0)):.0f} %, "
+        results.print(f"gentler please: {row['gentler_reason']}")
+    results.print(f"usable frames {100 * float(row.get('usable_frame_fraction', 0)):.0f} %, "
                   f"epochs usable {row.get('epochs_usable')}/{row.get('epochs_total')}, "
-                  f"blinks {row.get('blinks_n')}", markup=False)
+                  f"blinks {row.get('blinks_n')}, "
+                  f"complete {'yes' if row.get('complete') else 'no'}",
+                  markup=False)

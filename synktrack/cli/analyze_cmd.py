@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from synktrack.cli._app import app
+from synktrack.cli._app import AffectedSide, app
 from synktrack.cli._progress import frame_progress, print_indices, say
 
 
@@ -43,8 +43,9 @@ def analyze(
         float, typer.Option("--offset-s", help="Time in the clip where the protocol starts (s).")
     ] = 0.0,
     affected_side: Annotated[
-        str, typer.Option(help="Side affected by the palsy: left, right or unknown.")
-    ] = "unknown",
+        AffectedSide, typer.Option(help="Side affected by the palsy (the patient's own), for "
+                                        "asymmetry signs.", case_sensitive=False)
+    ] = AffectedSide.unknown,
     subject: Annotated[str | None, typer.Option(help="Subject id for session.csv.")] = None,
     session_date: Annotated[
         str | None, typer.Option(help="Session date YYYY-MM-DD (default: today).")
@@ -70,7 +71,7 @@ def analyze(
         result = analyze_clip(source, out, mirrored=mirrored, model=model,
                               camera=camera is not None, max_frames=max_frames,
                               progress=progress, announce=say, protocol=protocol,
-                              offset_s=offset_s, affected_side=affected_side.lower(),
+                              offset_s=offset_s, affected_side=affected_side.value,
                               subject=subject, session_date=_date(session_date),
                               history=history)
     s = result.session
@@ -79,6 +80,9 @@ def analyze(
     if not result.complete:
         say(f"warning: recording incomplete ({s['input']['stopped_because']}); "
             "partial results kept")
+    if s.get("movements_missing"):
+        say(f"warning: session not complete: no usable {', '.join(s['movements_missing'])} "
+            "(see the reason column of epochs.csv)")
     for line in result.found:
         say(f"found: {line}")
     if result.session_row is not None:

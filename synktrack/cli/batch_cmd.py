@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from synktrack.cli._app import app
-from synktrack.cli._progress import console, say
+from synktrack.cli._progress import console, plural, say
 
 if TYPE_CHECKING:
     from synktrack.batch import ClipOutcome
@@ -106,7 +106,7 @@ def batch(
         say(f"duplicates: {result.files['duplicates']}")
     if n["failed"]:
         say(f"failed clips: {result.files['errors']}")
-    say(f"results: {result.files['sessions']} ({len(result.sessions)} clips)")
+    say(f"results: {result.files['sessions']} ({plural(len(result.sessions), 'clip')})")
     if result.exit_code:
         raise SystemExit(result.exit_code)
 
@@ -119,7 +119,8 @@ def _clip_progress() -> Iterator[Update]:
     """An overall bar with ETA on a terminal; one line per clip otherwise (logs)."""
     if not sys.stderr.isatty():
         def line(done: int, total: int, o: ClipOutcome | None) -> None:
-            _line(f"{total} clips to analyse" if o is None else f"[{done}/{total}] {_describe(o)}")
+            _line(f"{plural(total, 'clip')} to analyse" if o is None
+                  else f"[{done}/{total}] {_describe(o)}")
 
         yield line
         return

@@ -7,18 +7,10 @@ from typing import Annotated, Any
 
 import typer
 
-from synktrack.cli._app import app
-from synktrack.cli._progress import console, say
+from synktrack.cli._app import AffectedSide, app
+from synktrack.cli._progress import number, plural, results, say
 
 _SIDE_HELP = "The side affected by the palsy (left, right or unknown), for asymmetry signs."
-
-
-def _check_side(side: str) -> str:
-    from synktrack.errors import InputError
-
-    if side not in ("left", "right", "unknown"):
-        raise InputError(f"--affected-side must be left, right or unknown, not {side!r}")
-    return side
 
 
 @app.command()
@@ -26,7 +18,8 @@ def check(
     subject: Annotated[str | None, typer.Option(help="Subject id (default: 'default').")] = None,
     protocol: Annotated[str, typer.Option(help="Built-in protocol name or TOML file.")] =
     "weekly-check",
-    affected_side: Annotated[str, typer.Option(help=_SIDE_HELP)] = "unknown",
+    affected_side: Annotated[AffectedSide, typer.Option(help=_SIDE_HELP, case_sensitive=False)
+                             ] = AffectedSide.unknown,
     keep_video: Annotated[bool, typer.Option(help="Tick 'keep my video' by default.")] = False,
     no_browser: Annotated[bool, typer.Option("--no-browser",
                                              help="Print the address instead of opening it.")]
@@ -51,7 +44,7 @@ def check(
     resolved = resolve_model(model, announce=say)
     settings = CheckSettings(idle_timeout_s=idle_timeout, ready_s=ready_s)
     summaries = run_check(proto, resolved, subject=subject,
-                          affected_side=_check_side(affected_side), keep_video=keep_video,
+                          affected_side=affected_side.value, keep_video=keep_video,
                           port=port, open_browser=not no_browser, settings=settings, say=say)
     for s in summaries:
         _print_summary(s)
@@ -67,23 +60,27 @@ def _print_summary(s: dict[str, Any]) -> None:
     for ix in s.get("indices", []):
         table.add_row(ix["label"], _fmt(ix.get("left"), ix["unit"]),
                       _fmt(ix.get("right"), ix["unit"]))
-    console.print(table)
+    results.print(table)
     for line in s.get("changes", []):
-        say(line)
+        results.print(line, markup=False)
 
 
 def _fmt(value: Any, unit: str) -> str:
     if value is None or value != value:
         return "-"
-    return f"{value:.0f} {unit}" if unit == "%" else f"{value:.1f} {unit}"
+    return f"{number(value, 0 if unit == '%' else 1)} {unit}"
 
 
 @app.command()
 def history(
     subject: Annotated[str | None, typer.Option(help="Subject id (default: 'default').")] = None,
+    history_file: Annotated[Path | None, typer.Option(
+        "--history", help="A history CSV (e.g. written by `synktrack analyze --history FILE`) "
+                          "instead of the subject's in the per-user store.",
+        show_default=False, dir_okay=False)] = None,
     csv: Annotated[bool, typer.Option("--csv", help="Print the raw CSV instead.")] = False,
 ) -> None:
-    """Print the subject's session history (one row per check)."""
+    """Print a session history (one row per session): the subject's, or --history FILE."""
     import math
 
     from rich.table import Table
@@ -93,15 +90,25 @@ def history(
     from synktrack.schema import index_column
     from synktrack.web.summary import MAIN_INDICES, history_rows
 
-    path = history_path(subject)
-    if not path.exists():
-        raise InputError(f"no history for subject {subject or 'default'!r} yet ({path}): run "
-                         "`synktrack check` first")
+    if history_file is not None:
+        path = history_file
+        if not path.is_file():
+            raise InputError(f"no history file at {path}: give the CSV that `synktrack analyze "
+                             "--history` wrote")
+    else:
+        path = history_path(subject)
+        if not path.exists():
+            raise InputError(f"no history for subject {subject or 'default'!r} yet ({path}): "
+                             "run `synktrack check` (or `synktrack analyze --history FILE`, "
+                             "then `synktrack history --history FILE`)")
     if csv:
         typer.echo(path.read_text("utf-8"), nl=False)
         return
     rows = history_rows(path)
-    table = Table(title=f"synktrack history: {subject or 'default'} ({path})")
+    if subject is not None and history_file is not None:
+        rows = [r for r in rows if str(r.get("subject") or "") == subject]
+    who = subject or ("all subjects" if history_file is not None else "default")
+    table = Table(title=f"synktrack history: {who} ({path})")
     table.add_column("date")
     table.add_column("session", no_wrap=True)
     table.add_column("done")
@@ -122,8 +129,8 @@ def history(
         flags = [s for s in ("left", "right") if r.get(f"synkinesis_suspected_{s}") in (1, 1.0)]
         cells.append(", ".join(flags) or "")
         table.add_row(*cells)
-    console.print(table)
-    say(f"{len(rows)} sessions")
+    results.print(table)
+    say(plural(len(rows), "session"))
 
 
 @app.command()
@@ -132,7 +139,8 @@ def record(
     subject: Annotated[str | None, typer.Option(help="Subject id (default: 'default').")] = None,
     protocol: Annotated[str, typer.Option(help="Built-in protocol name or TOML file.")] =
     "weekly-check",
-    affected_side: Annotated[str, typer.Option(help=_SIDE_HELP)] = "unknown",
+    affected_side: Annotated[AffectedSide, typer.Option(help=_SIDE_HELP, case_sensitive=False)
+                             ] = AffectedSide.unknown,
     model: Annotated[Path | None, typer.Option(help="face_landmarker.task to use.")] = None,
     source: Annotated[Path | None, typer.Option(hidden=True, help="Video file instead of the "
                                                 "camera (for tests).")] = None,
@@ -152,6 +160,6 @@ def record(
     proto = load_protocol(protocol)
     resolved = resolve_model(model, announce=say)
     summary = record_session(source if source is not None else camera, proto, resolved,
-                             subject=subject, affected_side=_check_side(affected_side),
+                             subject=subject, affected_side=affected_side.value,
                              snapshots=snapshots, close_after=close_after, say=say)
     _print_summary(summary)

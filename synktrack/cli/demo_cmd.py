@@ -10,13 +10,22 @@ import numpy as np
 import typer
 
 from synktrack.cli._app import app
-from synktrack.cli._progress import frame_progress, print_indices, say
+from synktrack.cli._progress import frame_progress, print_indices, results, say
+
+
+def demo_dir() -> Path:
+    """Where the demo writes by default: ``<user cache>/synktrack/demo`` (``SYNKTRACK_CACHE_DIR``
+    replaces ``<user cache>/synktrack``), never the current folder."""
+    from synktrack.model import cache_dir
+
+    return cache_dir().parent / "demo"
 
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
-        "synktrack-demo"),
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Output folder (default: a 'demo' folder in synktrack's per-user "
+                            "cache, printed at the end).", show_default=False)] = None,
     side: Annotated[
         str, typer.Option(help="Patient side given synkinesis: left, right or none (a healthy "
                                "control).")
@@ -54,6 +63,7 @@ def demo(
         write_clip,
     )
 
+    out = out if out is not None else demo_dir()
     side = side.lower()
     if side not in ("left", "right", "none"):
         raise InputError(f"--side must be left, right or none, not {side!r}")
@@ -84,6 +94,15 @@ def demo(
         result = analyze_clip(clip, out, protocol=protocol, model=resolved, subject="demo",
                               progress=progress)
     assert result.session_row is not None
-    print_indices(result.session_row, result.epochs, injected=expected_indices(syn))
-    say(f"outputs: {out}/ (demo_session.mp4, summary.png, frames.csv, epochs.csv, "
-        "session.csv, session.json, landmarks.npz)")
+    truth = expected_indices(syn)
+    print_indices(result.session_row, result.epochs, injected=truth)
+    healthy = expected_indices(Synkinesis(None))["eye_narrowing_smile"][0]
+    results.print(
+        f"injected L / R is the truth the clip was made with: gentle healthy movements on both "
+        f"sides (a healthy smile narrows both eyes by about {healthy:g} %: that is the "
+        f"{healthy:g} on the healthy side), plus the synkinesis on the "
+        + (f"{side} side (+{oral_ocular_pct:g} % on top of it)." if syn.side else
+           "- none here (healthy control).") + " No truth is given for the coupling slopes.",
+        markup=False)
+    results.print(f"outputs: {out}/ (demo_session.mp4, summary.png, frames.csv, epochs.csv, "
+                  "session.csv, session.json, landmarks.npz)", markup=False)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from synktrack.cli._app import app
-from synktrack.cli._progress import say
+from synktrack.cli._progress import plural, results, say
 
 events_app = typer.Typer(
     name="events",
@@ -48,7 +48,48 @@ def events_add(
 
     event = make_event(date, kind, side, muscle, dose_units, note)
     add_event(subject, event)
-    say(f"added for {subject or 'default'}: {event.date.isoformat()} {event.describe()}")
+    results.print(f"added for {subject or 'default'}: [{event.id}] {event.date.isoformat()} "
+                  f"{event.describe()}", markup=False)
+
+
+EventId = Annotated[str, typer.Argument(help="The event's id (see `synktrack events list`).",
+                                        show_default=False)]
+
+
+@events_app.command("remove")
+def events_remove(event_id: EventId, subject: SubjectOpt = None) -> None:
+    """Remove one event (by id) from the subject's events."""
+    from synktrack.events import remove_event
+
+    event = remove_event(subject, event_id)
+    results.print(f"removed from {subject or 'default'}: [{event.id}] "
+                  f"{event.date.isoformat()} {event.describe()}", markup=False)
+
+
+@events_app.command("edit")
+def events_edit(
+    event_id: EventId,
+    subject: SubjectOpt = None,
+    date: Annotated[str | None, typer.Option("--date", help="New day, YYYY-MM-DD.",
+                                             show_default=False)] = None,
+    kind: Annotated[str | None, typer.Option(
+        "--kind", help="botox, therapy_start, surgery, note or other.", show_default=False)] = None,
+    side: Annotated[str | None, typer.Option(
+        "--side", help="left, right or both ('' clears it).", show_default=False)] = None,
+    muscle: Annotated[str | None, typer.Option("--muscle", help="Muscle(s) treated.",
+                                               show_default=False)] = None,
+    dose_units: Annotated[str | None, typer.Option(
+        "--dose-units", help="Dose in units ('' clears it).", show_default=False)] = None,
+    note: Annotated[str | None, typer.Option("--note", help="Free note.",
+                                             show_default=False)] = None,
+) -> None:
+    """Correct one event (by id); options not given keep their value."""
+    from synktrack.events import edit_event
+
+    event = edit_event(subject, event_id, date=date, kind=kind, side=side, muscle=muscle,
+                       dose_units=dose_units, note=note)
+    results.print(f"edited for {subject or 'default'}: [{event.id}] {event.date.isoformat()} "
+                  f"{event.describe()}", markup=False)
 
 
 @events_app.command("list")
@@ -67,10 +108,10 @@ def events_list(subject: SubjectOpt = None) -> None:
             "add`)")
         return
     table = Table(title=f"Events of {subject or 'default'}", title_justify="left")
-    for col in ("#", "date", "kind", "side", "muscle", "dose", "note"):
+    for col in ("id", "date", "kind", "side", "muscle", "dose", "note"):
         table.add_column(col, overflow="fold")
-    for n, e in enumerate(events, start=1):
-        table.add_row(str(n), e.date.isoformat(), e.kind, e.side, e.muscle, e.dose_text(),
+    for e in events:
+        table.add_row(e.id, e.date.isoformat(), e.kind, e.side, e.muscle, e.dose_text(),
                       e.note)
     Console(soft_wrap=True).print(table)
 
@@ -104,7 +145,8 @@ def report(
     from synktrack.report.build import make_report
 
     result = make_report(history, out, subject=subject, events_file=events, png_dir=png)
-    say(f"report: {result.path} ({result.sessions} sessions, {result.events} events, "
+    say(f"report: {result.path} ({plural(result.sessions, 'session')}, "
+        f"{plural(result.events, 'event')}, "
         f"{result.seconds:.1f} s)")
     if result.pngs:
         say(f"figures: {png}/ ({len(result.pngs)} PNG)")

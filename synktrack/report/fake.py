@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from synktrack.events import Event, make_event
+from synktrack.indices import NORMS
 from synktrack.schema import INDICES, SCHEMA_VERSION, SIDES, asymmetry_column, index_column
 
 THERAPY_WEEK = 2
@@ -107,8 +108,7 @@ def fake_rows(n_sessions: int = 52, *, subject: str = "demo-01",
                 if "coupling" in stem:
                     row[f"{stem}_r_{side}"] = round(float(rng.uniform(0.5, 0.95)), 2)
             row[asymmetry_column(stem)] = round(float(vals[affected_side] - vals[other]), 2)
-        for stem, (mean, sd) in (("eye_narrowing_smile", (21.6, 13.4)),
-                                 ("eye_narrowing_pucker", (1.7, 2.0))):
+        for stem, (mean, sd, _, _) in NORMS.items():
             for side in SIDES:
                 row[f"{stem}_{side}_z"] = round((row[index_column(stem, side)] - mean) / sd, 2)
         for side in SIDES:

@@ -18,7 +18,7 @@ from matplotlib.ticker import FixedFormatter, FixedLocator
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
 from synktrack.events import SHORT, Event
-from synktrack.report.reference import BANDS, UNITS, label
+from synktrack.report.reference import BANDS, MIN_SPAN, UNITS, label
 from synktrack.report.style import (
     BAND_COLOR,
     EVENT_COLOR,
@@ -28,7 +28,7 @@ from synktrack.report.style import (
     new_figure,
     side_label,
 )
-from synktrack.schema import SIDES, index_column
+from synktrack.schema import INDICES, SIDES, index_column
 
 WIDTH_IN = 7.0
 EARLY_DAYS = 90  # events up to this long before the first session are still drawn
@@ -178,10 +178,21 @@ def trend_figure(history: pd.DataFrame, stem: str, affected: str, axis: Axis) ->
         ax.text(0.5, 0.5, "no measurements of this index", transform=ax.transAxes,
                 ha="center", va="center", color="#555555")
     ax.set_ylabel(UNITS[stem])
+    ax.set_ylim(*min_span(ax.get_ylim(), MIN_SPAN[INDICES[stem][0]]))
     _date_axis(ax, axis)
     draw_events(ax, axis)
     _header(fig, label(stem), own_row=own_row)
     return fig
+
+
+def min_span(limits: tuple[float, float], span: float) -> tuple[float, float]:
+    """Widen ``limits`` about their middle to at least ``span`` (clinical units), so a
+    wobble of a few hundredths of a millimetre is not drawn as a change."""
+    low, high = limits
+    if high - low >= span:
+        return low, high
+    mid = (low + high) / 2
+    return mid - span / 2, mid + span / 2
 
 
 def quality_figure(history: pd.DataFrame, axis: Axis) -> Figure:

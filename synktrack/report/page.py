@@ -53,7 +53,9 @@ tr.group th { background: var(--soft); font-weight: 650; padding-top: 6px; }
 td.idx { font-weight: 600; min-width: 11em; }
 td.side { white-space: nowrap; }
 .unit, .muted { color: var(--muted); font-weight: normal; }
-table.glance td:nth-child(n+3), table.glance th:nth-child(n+3) { white-space: nowrap; }
+table.glance .num { white-space: nowrap; }
+table.glance td.change { min-width: 7.5em; }
+table.glance td.idx { min-width: 9em; }
 .scroll { overflow-x: auto; }
 table.sessions { font-size: 11px; }
 table.sessions td, table.sessions th { padding: 2px 5px; white-space: nowrap; }

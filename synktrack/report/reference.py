@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from synktrack.indices import NORMS
+from synktrack.report.stats import SEM_FLOOR, Z95_SQRT2
 from synktrack.schema import INDICES, SYNKINESIS_INDICES, TARGET_INDICES
 
 
@@ -97,17 +99,27 @@ LOWER: dict[str, str] = {
     "ocular_oral_coupling": "weaker coupling",
 }
 
+# Smallest y range of a trend axis, by unit suffix, in clinical units: a change within it is
+# well inside the measurement noise (see stats.SEM_FLOOR) and must not fill the axis.
+MIN_SPAN: dict[str, float] = {"_mm": 2.0, "_pct": 10.0, "_pct_per_mm": 4.0, "_mm_per_10pct": 1.0}
+
 BANDS: dict[str, Band] = {
+    # Centre and width from synktrack.indices.NORMS, the same numbers as the z-scores.
     "eye_narrowing_smile": Band(
-        21.6, 13.4, "healthy 21.6 ± 13.4 %",
-        "Healthy adults narrow the eye by 21.6 % (SD 13.4 %) when they smile: 50 normal "
-        "subjects in the Laryngoscope 2013 study [1]. The band is the mean ± 1 SD.",
+        NORMS["eye_narrowing_smile"].mean, NORMS["eye_narrowing_smile"].sd,
+        f"healthy {NORMS['eye_narrowing_smile'].mean:g} ± {NORMS['eye_narrowing_smile'].sd:g} %",
+        f"Healthy adults narrow the eye by {NORMS['eye_narrowing_smile'].mean:g} % (SD "
+        f"{NORMS['eye_narrowing_smile'].sd:g} %) when they smile: 50 normal subjects in the "
+        "Laryngoscope 2013 study [1]. The band is the mean ± 1 SD.",
     ),
     "eye_narrowing_pucker": Band(
-        1.7, 2.0, "healthy ≈ 1.7 ± 2 %",
-        "Healthy controls narrowed the eye by about 1.7 % during a pucker in the 2025 "
-        "video-tracking (DynaFace) study [2]; the ± 2 % width is synktrack's allowance for "
-        "measurement noise, not a published SD.",
+        NORMS["eye_narrowing_pucker"].mean, NORMS["eye_narrowing_pucker"].sd,
+        f"healthy ≈ {NORMS['eye_narrowing_pucker'].mean:g} ± "
+        f"{NORMS['eye_narrowing_pucker'].sd:g} % (SD assumed)",
+        f"Healthy controls narrowed the eye by about {NORMS['eye_narrowing_pucker'].mean:g} % "
+        "during a pucker in the 2025 video-tracking (DynaFace) study [2]; the "
+        f"± {NORMS['eye_narrowing_pucker'].sd:g} % width is the SD synktrack assumes for its "
+        "z-scores, not a published SD.",
     ),
     "mouth_corner_eye_closure": Band(
         0.0, 1.0, "little movement expected (0 ± 1 mm)",
@@ -177,7 +189,11 @@ HOW: dict[str, str] = {
 MDC_TEXT = (
     "Change is judged against the minimal detectable change, MDC95 = 1.96 × √2 × SEM [5]. "
     "The SEM is the within-session SD of the repetitions (the *_sd_* columns), pooled over "
-    "all sessions of this report as the root mean square, for each index and side. A "
+    "all sessions of this report as the root mean square, for each index and side, and "
+    f"never less than the measurement's own noise floor ({SEM_FLOOR['_mm']:g} mm for "
+    f"millimetre indices, {SEM_FLOOR['_pct']:g} % for percentages: the frame-to-frame noise "
+    f"on a still face), so an MDC95 is at least {Z95_SQRT2 * SEM_FLOOR['_mm']:.2f} mm or "
+    f"{Z95_SQRT2 * SEM_FLOOR['_pct']:.1f} %. A "
     "change smaller than the MDC95 can be measurement noise. This SEM contains only the "
     "variation between repetitions within a session, not day-to-day differences such as "
     "lighting or camera position, so treat changes just above the MDC95 with care. The "

@@ -2,7 +2,9 @@
 
 ``MDC95 = 1.96 * sqrt(2) * SEM``; the SEM of an index on one side is the
 within-session SD of its repetitions (history columns ``*_sd_*``) pooled over
-sessions as the root mean square.
+sessions as the root mean square, and never less than the measurement's own
+noise floor (:data:`SEM_FLOOR`): two repetitions that happen to agree do not make
+a measure more precise than its landmarks.
 """
 
 from __future__ import annotations
@@ -16,6 +18,16 @@ import pandas as pd
 from synktrack.schema import INDICES, SIDES, index_column
 
 Z95_SQRT2 = 1.96 * math.sqrt(2.0)
+# Noise floor of the SEM, by unit suffix: the frame-to-frame SD of the measures on a still
+# real face (the still-face test in tests/test_analyze.py and the demo clip's rest: mouth
+# corner 0.11-0.21 mm, brow 0.08-0.13 mm, eye aperture 0.03-0.04 mm, i.e. 0.5-1 % of a
+# 6-8 mm aperture), rounded up. Coupling slopes have no floor (and no SD: no MDC).
+SEM_FLOOR: dict[str, float] = {"_mm": 0.2, "_pct": 1.5}
+
+
+def sem_floor(stem: str) -> float:
+    """The smallest SEM an index can have (NaN when it has none)."""
+    return SEM_FLOOR.get(INDICES[stem][0], math.nan)
 
 
 def sd_column(stem: str, side: str) -> str:
@@ -25,13 +37,18 @@ def sd_column(stem: str, side: str) -> str:
 
 
 def pooled_sem(history: pd.DataFrame, stem: str, side: str) -> float:
-    """Root mean square of the per-session repetition SDs (NaN without any)."""
+    """Root mean square of the per-session repetition SDs, at least :func:`sem_floor`
+    (the floor alone without any SD; NaN for indices without a floor)."""
     col = sd_column(stem, side)
+    floor = sem_floor(stem)
     if col not in history:
-        return math.nan
+        return floor
     sd = pd.to_numeric(history[col], errors="coerce").to_numpy(dtype=float)
     sd = sd[np.isfinite(sd) & (sd >= 0)]
-    return float(np.sqrt(np.mean(sd**2))) if sd.size else math.nan
+    if not sd.size:
+        return floor
+    sem = float(np.sqrt(np.mean(sd**2)))
+    return max(sem, floor) if math.isfinite(floor) else sem
 
 
 def mdc95(sem: float) -> float:

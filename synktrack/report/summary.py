@@ -2,9 +2,10 @@
 
 :func:`summary_figure` writes ``summary.png``: a rest frame and a movement
 frame side by side with the landmarks and lid margins drawn, above the eye
-apertures and mouth-corner movements of the whole session on one time axis,
-with the protocol's epochs shaded and labelled. Missing images or epochs are
-simply left out.
+apertures, mouth-corner and brow movements of the whole session on one time
+axis, with the protocol's epochs shaded, labelled and explained in a key. Each
+trace spans at least :data:`MIN_SPAN_MM`, so landmark noise on a still face is
+not drawn as movement. Missing images or epochs are simply left out.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pandas as pd
 from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from synktrack.report.style import SIDE_STYLE, margins, new_figure, save_png, styled
 
@@ -29,6 +31,11 @@ PLATEAU_SHADE = "#d2d2d2"
 LID_COLOR = "#ffd400"
 LM_COLOR = "#7fe0ff"
 _OUTLINE = [patheffects.withStroke(linewidth=2.6, foreground="black")]
+MIN_SPAN_MM = 2.0  # smallest y range of a trace: noise of a still face stays small
+TRACES = (("eye_aperture_{}_mm", False, "eye aperture\n(mm)"),
+          ("mouth_corner_{}_y_mm", True, "mouth corner\nup − median (mm)"),
+          ("mouth_corner_{}_x_mm", True, "mouth corner\nout − median (mm)"),
+          ("brow_height_{}_mm", True, "brow\nup − median (mm)"))
 
 
 def summary_figure(out_dir: str | os.PathLike[str], frames: pd.DataFrame,
@@ -79,8 +86,8 @@ def summary_figure(out_dir: str | os.PathLike[str], frames: pd.DataFrame,
 def _figure(frames: pd.DataFrame, epochs: pd.DataFrame | None,
             images: list[tuple[np.ndarray, Any, Any, str]], title: str) -> Figure:
     img_h = 2.9 if images else 0.0
-    traces_h = 4.1
-    head = 0.45 if title else 0.1
+    traces_h = 5.2
+    head = 0.4 if title else 0.1
     fig = new_figure(WIDTH_IN, head + img_h + traces_h)
     total = head + img_h + traces_h
     if title:
@@ -93,17 +100,27 @@ def _figure(frames: pd.DataFrame, epochs: pd.DataFrame | None,
         for k, (img, lm, lids, name) in enumerate(images):
             ax = fig.add_axes((k * width + 0.01, bottom, width - 0.02, top - bottom))
             _draw_image(ax, img, lm, lids, name)
-    grid = margins(fig, 0.8, 0.15, head + img_h + 0.3, 0.42)
-    axes = fig.subplots(3, 1, sharex=True, gridspec_kw={"hspace": 0.12, **grid})
+    has_epochs = epochs is not None and len(epochs) > 0
+    grid = margins(fig, 0.8, 0.15, head + img_h + (0.3 if has_epochs else 0.1), 0.78)
+    axes = fig.subplots(len(TRACES), 1, sharex=True, gridspec_kw={"hspace": 0.12, **grid})
     _traces(axes, frames)
-    if epochs is not None and len(epochs):
+    if epochs is not None and has_epochs:
         for a in axes:
             _shade(a, epochs, labels=a is axes[0])
     axes[-1].set_xlabel("time in the recording (s)")
-    handles = [ln for ln in axes[0].lines if not ln.get_label().startswith("_")]
+    handles: list[Any] = [ln for ln in axes[0].lines if not ln.get_label().startswith("_")]
+    if has_epochs:
+        handles += [Patch(facecolor=MOVE_SHADE, label="movement step"),
+                    Patch(facecolor=PLATEAU_SHADE, label="plateau (measured)"),
+                    Patch(facecolor=MOVE_SHADE, edgecolor="#9a9a9a", hatch="////", lw=0,
+                          label="step not usable")]
     if handles:
-        fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.005, 0.005), ncol=2,
-                   fontsize=7.5, borderaxespad=0.0)
+        fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.005, 0.17 / total),
+                   ncol=len(handles), fontsize=7, borderaxespad=0.0, handlelength=1.8,
+                   columnspacing=1.2)
+        fig.text(0.1 / WIDTH_IN, 0.03 / total, "Gaps in a trace: frames left out (no face, "
+                 "head turned too far, a blink in an eye trace).", ha="left", va="bottom",
+                 fontsize=6.5, color="#555555")
     return fig
 
 
@@ -196,10 +213,7 @@ def _series(frames: pd.DataFrame, col: str, centre: bool = False) -> np.ndarray 
 def _traces(axes: np.ndarray, frames: pd.DataFrame) -> None:
     t = pd.to_numeric(frames.get("time_s", pd.Series(range(len(frames)))),
                       errors="coerce").to_numpy(dtype=float)
-    rows = (("eye_aperture_{}_mm", False, "eye aperture\n(mm)"),
-            ("mouth_corner_{}_y_mm", True, "mouth corner\nup − median (mm)"),
-            ("mouth_corner_{}_x_mm", True, "mouth corner\nout − median (mm)"))
-    for ax, (pattern, centre, ylabel) in zip(axes, rows, strict=True):
+    for ax, (pattern, centre, ylabel) in zip(axes, TRACES, strict=True):
         drawn = False
         for side in ("left", "right"):
             v = _series(frames, pattern.format(side), centre)
@@ -213,7 +227,12 @@ def _traces(axes: np.ndarray, frames: pd.DataFrame) -> None:
                     va="center", color="#555555")
         if centre:
             ax.axhline(0.0, color="#999999", lw=0.6, zorder=0.5)
-        ax.set_ylabel(ylabel)
+        if drawn:
+            low, high = ax.get_ylim()
+            if high - low < MIN_SPAN_MM:
+                mid = (low + high) / 2
+                ax.set_ylim(mid - MIN_SPAN_MM / 2, mid + MIN_SPAN_MM / 2)
+        ax.set_ylabel(ylabel, fontsize=7.5)
     if np.isfinite(t).any() and np.nanmax(t) > np.nanmin(t):
         axes[-1].set_xlim(np.nanmin(t), np.nanmax(t))
 

@@ -82,14 +82,16 @@ def glance_table(changes: Sequence[Change], affected: str) -> str:
                         f'<span class="unit">({escape(unit)})</span></td>') if k == 0 else ""
                 side_txt = side.capitalize() + (" (affected)" if side == affected else "")
                 rows.append(
-                    f"<tr>{name}<td class='side'>{side_txt}</td><td>{_band_text(stem)}</td>"
-                    f"<td>{fmt(c.baseline, stem)}</td><td>{fmt(c.previous, stem)}</td>"
-                    f"<td><strong>{fmt(c.latest, stem)}</strong></td>"
-                    f"<td>{fmt(c.since_baseline, stem, True)} "
-                    f"{verdict(c.since_baseline, c.mdc, stem)}</td>"
-                    f"<td>{fmt(c.since_previous, stem, True)} "
-                    f"{verdict(c.since_previous, c.mdc, stem)}</td>"
-                    f"<td>{fmt(c.mdc, stem)}</td></tr>")
+                    f"<tr>{name}<td class='side'>{side_txt}</td>"
+                    f"<td class='num'>{_band_text(stem)}</td>"
+                    f"<td class='num'>{fmt(c.baseline, stem)}</td>"
+                    f"<td class='num'>{fmt(c.previous, stem)}</td>"
+                    f"<td class='num'><strong>{fmt(c.latest, stem)}</strong></td>"
+                    f"<td class='change'><span class='num'>{fmt(c.since_baseline, stem, True)}"
+                    f"</span> {verdict(c.since_baseline, c.mdc, stem)}</td>"
+                    f"<td class='change'><span class='num'>{fmt(c.since_previous, stem, True)}"
+                    f"</span> {verdict(c.since_previous, c.mdc, stem)}</td>"
+                    f"<td class='num'>{fmt(c.mdc, stem)}</td></tr>")
     return (f'<table class="glance"><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
             "</table>")
 

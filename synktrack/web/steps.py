@@ -2,7 +2,7 @@
 
 The page runs the protocol on its own clock (seconds since the recorder
 started) and reports when each step began and ended. A movement step can be
-repeated when the face was lost or the movement was forceful; the analysed
+repeated when the face was lost, the movement was not seen or it was forceful; the analysed
 protocol is the one actually performed, with rejected attempts left out.
 """
 
@@ -25,6 +25,8 @@ MAX_TIME_S = 6 * 3600.0
 
 FACE_LOST = ("We lost sight of your face for part of that. No problem: "
              "let's do it once more, facing the camera.")
+NOT_SEEN = ("We could not quite see that movement. That's fine: let's try it once more. "
+            "A small, gentle movement is enough.")
 FORCEFUL = ("That was a strong movement. Small and gentle is best here: "
             "let's do it once more, softly.")
 
@@ -148,9 +150,9 @@ def _judge(rec: Recording, movement: str, start_s: float, end_s: float,
     first = ep.iloc[0]
     numbers = {"usable_fraction": float(first["usable_fraction"])}
     if not bool(first["usable"]):
-        if "clip ends" in str(first["reason"]):
+        if first["_cause"] == "clip_end":
             return True, "", numbers  # not recorded yet: do not ask for a repeat
-        return False, FACE_LOST, numbers
+        return False, NOT_SEEN if first["_cause"] == "not_seen" else FACE_LOST, numbers
     rows, _ = epochs_analyze(frames, ep, np.zeros(len(frames), bool))
     limits = {"smile": ("mouth_corner_excursion_mm", rules.forceful_smile_mm),
               "pucker": ("mouth_corner_excursion_mm", rules.forceful_pucker_mm),

@@ -35,7 +35,13 @@ def _num(value: Any) -> float | None:
 def _round(value: float | None, unit: str) -> float | None:
     if value is None:
         return None
-    return round(value, 0 if unit == "%" else 1)
+    return round(value, 0 if unit == "%" else 1) + 0.0  # + 0.0: never -0
+
+
+def _text(value: float, unit: str) -> str:
+    """The value as shown (0 decimals for %, 1 for mm), never ``-0``."""
+    digits = 0 if unit == "%" else 1
+    return f"{round(value, digits) + 0.0:.{digits}f}"
 
 
 def _change_text(label: str, side: str, now: float | None, before: float | None, unit: str,
@@ -43,12 +49,11 @@ def _change_text(label: str, side: str, now: float | None, before: float | None,
     if now is None or before is None:
         return None
     diff = now - before
-    fmt = "{:.0f}" if unit == "%" else "{:.1f}"
     if abs(diff) < same:
         return f"{label}, {side} side: about the same as last time."
     word = "more" if diff > 0 else "less"
-    return (f"{label}, {side} side: {word} than last time ({fmt.format(before)} {unit} then, "
-            f"{fmt.format(now)} {unit} now).")
+    return (f"{label}, {side} side: {word} than last time ({_text(before, unit)} {unit} then, "
+            f"{_text(now, unit)} {unit} now).")
 
 
 def session_summary(row: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:

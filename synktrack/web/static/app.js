@@ -397,7 +397,8 @@
 
   function fmt(v, unit) {
     if (v === null || v === undefined) return '—';
-    return (unit === '%' ? v.toFixed(0) : v.toFixed(1)) + ' ' + unit;
+    const digits = unit === '%' ? 0 : 1;
+    return (Number(v.toFixed(digits)) + 0).toFixed(digits) + ' ' + unit; // never "-0 %"
   }
 
   function showResults(summary) {
@@ -406,7 +407,10 @@
     $('h-results').textContent = 'Your results for ' + (summary.session_date || 'today');
     $('results-status').textContent = summary.complete ?
       'Thank you: the check is complete and saved on this computer.' :
-      'This check was not finished. What was recorded is saved, marked as incomplete.';
+      summary.stopped_because ?
+        'This check was not finished. What was recorded is saved, marked as incomplete.' :
+        'Thank you. Some movements could not be seen, so this check is saved as incomplete. ' +
+        'Next time, a small, gentle movement facing the camera is enough.';
     const body = document.querySelector('#results-table tbody');
     body.textContent = '';
     summary.indices.forEach((ix) => {
@@ -426,12 +430,13 @@
         });
       body.appendChild(tr);
     });
+    $('results-table').hidden = !body.children.length; // nothing measured: no empty table
     const flags = $('results-flags');
     flags.textContent = '';
     flags.hidden = !summary.flags.length;
     summary.flags.forEach((f) => {
       const p = document.createElement('p');
-      p.textContent = 'Worth discussing with your therapist: ' + f;
+      p.textContent = f.charAt(0).toUpperCase() + f.slice(1); // it ends with "worth discussing with your therapist"
       flags.appendChild(p);
     });
     const gentle = $('results-gentler');
