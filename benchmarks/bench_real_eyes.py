@@ -119,12 +119,14 @@ def annotated_eyes(model: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def smile_narrowing(model: str) -> pd.DataFrame:
-    """Per-eye smile narrowing (%): blind hand annotation, tool and landmarks."""
+def smile_narrowing(model: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-eye smile narrowing (%), and absolute apertures (% of the inter-pupil distance):
+    blind hand annotation, tool and landmarks."""
     from synktrack.measures.ids import EYE
 
     hand = pd.read_csv(HAND, dtype={"subject": str})
-    rows = []
+    rows: list[dict] = []
+    apertures: list[dict] = []
     for subject in LONDON:
         h = hand[hand.subject == subject].set_index(["expression", "eye"])
         imgs = {x: read_rgb(MEDIA / "images" / f"london__{subject}_{x}.jpg")
@@ -144,6 +146,17 @@ def smile_narrowing(model: str) -> pd.DataFrame:
 
             col = f"eye_aperture_{side}_mm"
             mcol = f"eye_aperture_margins_{side}_mm"
+            for x in ("neutral", "smiling"):  # absolute aperture, in IPD units x 100
+                df_x, rec_x = stills[x]
+                pts = rec_x.landmarks_px()[0, :, :2]  # type: ignore[attr-defined]
+                ipd_px = float(np.linalg.norm(pts[468] - pts[473]))
+                k = float(df_x.attrs["mm_per_px"])
+                apertures.append({
+                    "subject": subject, "eye": side, "expression": x,
+                    "hand": 100 * ratio(x),
+                    "tool": 100 * float(df_x[col].iloc[0]) / k / ipd_px,
+                    "margins": 100 * float(df_x[mcol].iloc[0]) / k / ipd_px,
+                    "landmarks": 100 * lm_ratio(x)})
             rows.append({
                 "subject": subject, "eye": side,
                 "hand_pct": 100 * (1 - ratio("smiling") / ratio("neutral")),
@@ -154,7 +167,7 @@ def smile_narrowing(model: str) -> pd.DataFrame:
                 "margins_stills_pct": 100 * (1 - stills["smiling"][0][mcol].iloc[0]
                                              / stills["neutral"][0][mcol].iloc[0]),
             })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows), pd.DataFrame(apertures)
 
 
 def table(truth: pd.Series, cols: dict[str, pd.Series]) -> pd.DataFrame:
@@ -170,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     model = model_path()
     pd.set_option("display.width", 140)
+    pd.set_option("display.max_columns", 20)
     eyes = annotated_eyes(model)
     print(f"Iris diameter vs the hand-placed limbus ({len(eyes)} eyes), pixels")
     for group, sub in eyes.groupby(eyes.face.str.startswith("london")):
@@ -183,7 +197,12 @@ def main(argv: list[str] | None = None) -> int:
             "tool eye_aperture": sub.aperture_tool_mm,
             "margins found in the image": sub.aperture_margins_mm,
             "raw landmarks": sub.aperture_landmarks_mm}).round(3))
-    smiles = smile_narrowing(model)
+    smiles, apertures = smile_narrowing(model)
+    print("\nAperture vs the blind hand-placed margins (London, 32 eyes; % of the inter-pupil "
+          "distance, so no scale enters)")
+    print(table(apertures.hand, {"tool eye_aperture": apertures.tool,
+                                 "margins found in the image": apertures.margins,
+                                 "raw landmarks": apertures.landmarks}).round(3))
     print("\nSmile narrowing per eye vs the blind hand annotation (percentage points)")
     print(table(smiles.hand_pct, {
         "tool, pair as a clip": smiles.tool_pair_pct,

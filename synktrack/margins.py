@@ -95,7 +95,7 @@ class MarginSettings:
     iris_angles: float = 35.0
     iris_range: tuple[float, float] = (0.7, 1.35)
     highlight: float = 0.1
-    every: int = 6
+    every: int = 10
     iris_margin: float = 1.05
     dark_rows: int = 3
     dark_weight: float = 0.0
@@ -172,28 +172,29 @@ def _trace(score: np.ndarray, lo: np.ndarray, hi: np.ndarray, slope: np.ndarray)
     """Row per column of the best path through ``score`` (rows, cols) within [lo, hi].
 
     A path moves at most ``slope`` rows between neighbouring columns; its
-    value is the sum of the scores it visits.
+    value is the sum of the scores it visits (dynamic programming: a running
+    maximum filter forward, the best neighbour backward).
     """
     rows, cols = score.shape
     r = np.arange(rows)[:, None]
     s = np.where((r >= lo[None]) & (r <= hi[None]), score, -np.inf)
     kmax = int(slope.max())
-    steps = np.arange(-kmax, kmax + 1)
-    src = r - steps[None]  # (rows, steps): the previous column's row for each step
-    outside = (src < 0) | (src >= rows)
-    src = np.clip(src, 0, rows - 1)
-    acc = s[:, 0].copy()
-    back = np.zeros((rows, cols), np.intp)
+    acc = np.empty((rows, cols))
+    acc[:, 0] = s[:, 0]
+    padded = np.full(rows + 2 * kmax, -np.inf)
     for c in range(1, cols):
-        cand = acc[src]
-        cand[outside | (np.abs(steps) > slope[c])[None]] = -np.inf
-        k = np.argmax(cand, axis=1)
-        acc = cand[r[:, 0], k] + s[:, c]
-        back[:, c] = steps[k]
+        k = int(slope[c])
+        padded[kmax : kmax + rows] = acc[:, c - 1]
+        best = padded[kmax - k : kmax - k + rows].copy()
+        for d in range(-k + 1, k + 1):
+            np.maximum(best, padded[kmax + d : kmax + d + rows], out=best)
+        acc[:, c] = best + s[:, c]
     path = np.zeros(cols, np.intp)
-    path[-1] = int(np.argmax(acc))
+    path[-1] = int(np.argmax(acc[:, -1]))
     for c in range(cols - 1, 0, -1):
-        path[c - 1] = path[c] - back[path[c], c]
+        k = int(slope[c])
+        a0 = max(path[c] - k, 0)
+        path[c - 1] = a0 + int(np.argmax(acc[a0 : path[c] + k + 1, c - 1]))
     return path
 
 
