@@ -274,8 +274,8 @@ SENSITIVITY_MEDIAN = 0.9
 SENSITIVITY_MIN = 0.6
 LEAK_MAX = 0.1
 SYMMETRIC_MIN = 0.7
-CLOSED_MAX = 0.1
-STILL_CLOSED_MAX = 0.15
+CLOSED_MAX = 0.05  # the goal for the Pexels shut stretch; measured 0.03
+STILL_CLOSED_MAX = 0.15  # two frames 15 s apart, a grimace after a smile; measured 0.08
 
 
 @pytest.fixture(scope="module")
@@ -379,6 +379,11 @@ def test_real_blinks_are_sharp_dips(shared_dir: Path, model_path: Path) -> None:
         depth = np.nanmin(ap[dip]) / np.nanpercentile(ap[near], 80)
         depth_lm = np.nanmin(lm[dip]) / np.nanpercentile(lm[near], 80)
         assert depth <= 0.5 and depth <= depth_lm + 0.1, (expected, depth, depth_lm)
+    # at the bottom of the full blink near 6.1 s both eyes are visibly shut: they read shut
+    # (the landmarks keep a 1-1.4 mm gap there, 16 % of the open aperture)
+    bottom = np.abs(t - 6.1) <= 0.15
+    rest = np.nanmedian(ap[np.abs(t - 6.1) <= 1.0])
+    assert np.nanmin(ap[bottom]) <= 0.10 * rest
     # and it does not jump away from the landmark measure between frames
     for side in ("left", "right"):
         gap = df[f"eye_aperture_{side}_mm"] - df[f"eye_aperture_landmarks_{side}_mm"]
