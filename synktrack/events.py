@@ -203,12 +203,11 @@ def read_events(path: str | os.PathLike[str], missing_ok: bool = False) -> list[
             return []
         raise InputError(f"no events file at {path}: give a CSV with columns "
                          f"{', '.join(EVENT_COLUMNS)}")
-    if path.stat().st_size == 0:
+    from synktrack.history import read_csv_strict
+
+    table = read_csv_strict(path)
+    if table is None:
         return []
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-        raise InputError(f"{path} is not a readable CSV: {err}") from err
     table.columns = [str(c).strip().lower() for c in table.columns]
     missing = [c for c in ("date", "kind") if c not in table.columns]
     if missing:

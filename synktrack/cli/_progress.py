@@ -20,8 +20,8 @@ console = Console(stderr=True, highlight=False)
 
 
 def say(message: str) -> None:
-    """One line for the user, on stderr."""
-    console.print(message, markup=False)
+    """One line for the user, on stderr (never wrapped: a message stays one line)."""
+    console.print(message, markup=False, soft_wrap=True)
 
 
 @contextmanager

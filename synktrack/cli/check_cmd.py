@@ -46,7 +46,9 @@ def check(
     from synktrack.model import resolve_model
     from synktrack.protocol import load_protocol
     from synktrack.web import CheckSettings, run_check
+    from synktrack.web.server import check_port
 
+    check_port(port)  # a wrong port is said at once, before the model loads
     proto = load_protocol(protocol)
     resolved = resolve_model(model, announce=say)
     settings = CheckSettings(idle_timeout_s=idle_timeout, ready_s=ready_s)

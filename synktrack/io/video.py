@@ -343,6 +343,12 @@ class VideoSource(FrameSource):
             container.close()
             raise InputError(f"{path}: {what}; give a video file (mp4, mov, mkv, webm, avi, gif)")
         stream = container.streams.video[0]
+        if stream.codec_context is None:  # damaged sample table or unknown codec
+            container.close()
+            raise InputError(
+                f"{path}: the video stream cannot be decoded (damaged header or unknown codec); "
+                "re-export it as MP4 (H.264) or record it again"
+            )
         stream.codec_context.thread_type = "AUTO"  # frame threads; output stays in pts order
         return container, stream
 

@@ -214,9 +214,11 @@ class CheckApp:
                               STOP_REASONS[code] if code else None)
         if summary not in self.summaries:
             self.summaries.append(summary)
-        where = live.session_dir or "?"
-        self.say(f"synktrack: session saved in {where} "
-                 f"({'complete' if summary.get('complete') else 'incomplete'})")
+        if live.session_dir is None:
+            self.say("synktrack: nothing was recorded; nothing was saved")
+        else:
+            self.say(f"synktrack: session saved in {live.session_dir} "
+                     f"({'complete' if summary.get('complete') else 'incomplete'})")
         return summary
 
     def history(self) -> dict[str, Any]:

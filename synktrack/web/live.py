@@ -28,6 +28,7 @@ from synktrack.web.store import SessionInfo, store_session
 from synktrack.web.stream import GrowingStream, StreamDecoder
 
 MAX_PENDING_CHUNKS = 64
+MAX_SESSION_BYTES = 1024 * 1024 * 1024  # ~1 h of webcam video; more is refused, not buffered
 SOURCE = "webcam (browser)"
 VIDEO_NAME = "video.webm"
 
@@ -107,7 +108,10 @@ class LiveSession:
         Returns False when the chunk cannot be taken (too far ahead, or finished).
         """
         with self._chunk_lock:
-            if self.summary is not None or self.stream.closed:
+            if self.summary is not None or self.stream.closed or self.decoder.error:
+                return False  # finished, or the decoder died: nothing would read the bytes
+            if self.stream.bytes_in + len(data) + sum(map(len, self._pending.values())) > \
+                    MAX_SESSION_BYTES:
                 return False
             if seq < self.next_seq:
                 return True  # a repeat of a chunk already taken
