@@ -178,6 +178,7 @@ def add_event(subject: str | None, event: Event) -> Path:
     from synktrack.history import append_row, events_path
 
     path = events_path(subject)
+    read_events(path, missing_ok=True)  # a file that is not an events table is never rewritten
     append_row(path, event.to_row(), list(EVENT_COLUMNS))
     return path
 

@@ -140,8 +140,11 @@ def check_history(path: str | os.PathLike[str]) -> None:
     path = Path(path)
     if path.exists():
         text = _read_text(path)
-        if text.strip():
-            _newest_schema(path, _parse(path, text))
+        newest = _newest_schema(path, _parse(path, text)) if text.strip() else None
+        if newest is not None and newest > SCHEMA_VERSION:
+            raise InputError(f"{path} was written by a newer synktrack (schema {newest}): "
+                             "upgrade synktrack to add sessions to it; the file was left "
+                             "untouched")
     check_writable(path)
     check_writable(path.parent)  # the temporary copy and the lock file go beside it
 
@@ -179,6 +182,10 @@ def _read_text(path: Path) -> str:
 
 def _parse(path: Path, text: str) -> pd.DataFrame:
     untouched = "fix or move that line; the file was left untouched"
+    if "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise InputError(f"{path}, line {line}: holds NUL bytes (damaged, e.g. by a crash or "
+                         "a full disk?); restore it from a backup; the file was left untouched")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         rows = [r for r in reader if r]
