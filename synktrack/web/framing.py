@@ -182,7 +182,7 @@ class FramingChecker:
         if size is None:
             raise InputError("the snapshot is not a readable image")
         if size[0] * size[1] > MAX_SNAPSHOT_PIXELS:
-            raise InputError(f"the snapshot is {size[0]}x{size[1]} pixels; at most "
+            raise InputError(f"the snapshot is {size[0]}x{size[1]} pixels or more; at most "
                              f"{MAX_SNAPSHOT_PIXELS // 1_000_000} megapixels are checked")
         bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         if bgr is None:
@@ -220,5 +220,7 @@ def _image_size(data: bytes) -> tuple[int, int] | None:
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as img:
                 return int(img.size[0]), int(img.size[1])
+    except Image.DecompressionBombError:  # PIL's own cap, far above ours
+        return (MAX_SNAPSHOT_PIXELS + 1, 1)
     except Exception:  # noqa: BLE001  any unreadable header is "not an image"
         return None
