@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import sys
 import time
@@ -484,8 +485,11 @@ def _prepare(out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
         for name in (DONE_JSON, SESSION_CSV, EPOCHS_CSV):
             (out / name).unlink(missing_ok=True)
-        for tmp in out.glob(".*.tmp"):
-            tmp.unlink(missing_ok=True)
+        for tmp in out.glob(".*.tmp"):  # files and staging folders of a killed worker
+            if tmp.is_dir() and not tmp.is_symlink():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
     except OSError as err:
         raise OutputError(f"cannot write {out}: {err.strerror}; choose a writable --out "
                           "folder") from err

@@ -159,3 +159,14 @@ def test_clean_stale_keeps_live_writers(tmp_path: Path) -> None:
     assert clean_stale(tmp_path, "frames.csv") == 1
     assert clean_stale(tmp_path, "run") == 1
     assert live.exists() and not dead.exists() and not run_dir.exists()
+
+
+def test_check_on_read_only_store_is_one_line(tmp_path: Path, model_path: Path) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    with read_only(store):
+        proc = run_cli("check", "--no-browser", "--subject", "pat",
+                       env={"SYNKTRACK_DATA_DIR": str(store), "SYNKTRACK_MODEL": str(model_path)},
+                       timeout=120)
+        line = assert_one_line_error(proc, 4)
+        assert str(store) in line

@@ -68,8 +68,24 @@ def _usage_message(err: typer.TyperException) -> str:
     return text
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    """Python warnings reach the user as one ``warning:`` line, without source lines."""
+    print(f"warning: {one_line(message)}", file=sys.stderr)
+
+
+def _quiet_warnings() -> None:
+    import warnings
+
+    warnings.showwarning = _show_warning
+    # numeric noise (all-NaN slices, empty means) is handled by the analysis itself
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
+
+
 def main() -> None:
     """Console-script entry point: one line per error, meaningful exit codes."""
+    if not os.environ.get("SYNKTRACK_DEBUG"):
+        _quiet_warnings()
     try:
         code = app(standalone_mode=False)
     except SynktrackError as err:

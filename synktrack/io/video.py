@@ -489,7 +489,10 @@ def _read_image(path: Path) -> np.ndarray:
         raise InputError(f"{path}: cannot be read ({exc.strerror}); check the file") from exc
     if data.size == 0:
         raise InputError(f"{path}: file is empty (0 bytes); copy or export the image again")
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    from synktrack.landmarks import quiet_stderr
+
+    with quiet_stderr():  # libjpeg prints "Corrupt JPEG data: ..." on fd 2 by itself
+        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if bgr is None:
         raise InputError(
             f"{path}: not a readable image (corrupt or unsupported format); "

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from synktrack.atomic import ensure_dir
 from synktrack.history import subject_dir
 from synktrack.io.video import file_sha256
 from synktrack.model import ResolvedModel
@@ -59,8 +60,7 @@ class LiveSession:
         self.keep_video = keep_video
         self.model = model
         self.root = subject_dir(subject)
-        incoming = self.root / ".incoming"
-        incoming.mkdir(parents=True, exist_ok=True)
+        incoming = ensure_dir(self.root / ".incoming")
         self.video_path = incoming / f"{self.key}.webm"
         self.tracker = ClipTracker(model.path, capacity=4096)
         self.stream = GrowingStream(self.video_path)

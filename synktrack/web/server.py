@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from synktrack.errors import InputError
+from synktrack.errors import InputError, OutputError
 from synktrack.web.app import CheckApp
 
 MAX_JSON_BYTES = 64 * 1024
@@ -243,6 +243,9 @@ class CheckHandler(BaseHTTPRequestHandler):
                 self._post(url.path, query)
         except InputError as err:
             self._error(HTTPStatus.BAD_REQUEST, str(err))
+        except OutputError as err:  # the store cannot be written: say so here and on the page
+            print(f"synktrack: error: {err}", file=sys.stderr)
+            self._error(HTTPStatus.INSUFFICIENT_STORAGE, str(err))
         except (ConnectionError, TimeoutError):
             self.close_connection = True  # the page went away mid-answer
         except Exception as err:  # noqa: BLE001  answer the page, report here
