@@ -100,6 +100,9 @@ def history(
         raise InputError(f"no history for subject {subject or 'default'!r} yet ({path}): run "
                          "`synktrack check` first")
     if csv:
+        from synktrack.history import read_history
+
+        read_history(path)  # an unreadable file is one line, not a traceback
         typer.echo(path.read_text("utf-8"), nl=False)
         return
     rows = history_rows(path)
