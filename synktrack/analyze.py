@@ -186,6 +186,9 @@ def analyze_clip(
     """
     check_options(affected_side=affected_side, offset_s=offset_s, history=history)
     check_writable(out_dir)
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise OutputError(f"--out {out_dir} is a file, not a folder: choose a folder for the "
+                          "outputs")
     proto = resolve_protocol(protocol)
     snapshot_at = None
     if isinstance(proto, Protocol):

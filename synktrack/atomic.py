@@ -47,12 +47,13 @@ _FILE_MODE = _file_mode()
 def ensure_dir(folder: str | os.PathLike[str]) -> Path:
     """Create ``folder`` (and parents); an ``OSError`` becomes a one-line :class:`OutputError`."""
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"cannot write into {folder}: it is a file, not a folder; choose "
+                          "another place")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise output_error(folder, err) from err
-    if not folder.is_dir():
-        raise OutputError(f"cannot write into {folder}: it is not a folder")
     return folder
 
 

@@ -170,3 +170,13 @@ def test_check_on_read_only_store_is_one_line(tmp_path: Path, model_path: Path) 
                        timeout=120)
         line = assert_one_line_error(proc, 4)
         assert str(store) in line
+
+
+def test_out_that_is_a_file_is_refused_before_work(tmp_path: Path) -> None:
+    (tmp_path / "clip.mp4").write_bytes(b"never read")
+    target = tmp_path / "out"
+    target.write_text("mine")
+    proc = run_cli("analyze", tmp_path / "clip.mp4", "--out", target)
+    line = assert_one_line_error(proc, 4)
+    assert "not a folder" in line
+    assert target.read_text() == "mine"
