@@ -14,7 +14,9 @@ Every case must:
 Cases run through ``synktrack.cli.main`` in a forked process each
 (``tests/fuzz_runner.py``), which is what the console script calls, minus the
 interpreter start-up; a sample also runs through the real console script.
-Set ``SYNKTRACK_FUZZ_SEED`` to try other inputs; the default seed is fixed.
+Set ``SYNKTRACK_FUZZ_SEED`` to try other inputs; the default seed is fixed. The
+full fuzz needs the model and takes about 6 minutes (marked slow);
+``test_fuzz_text_fast`` (120 model-free cases, ~35 s) runs on every CI run.
 """
 
 from __future__ import annotations
@@ -367,3 +369,45 @@ def test_fuzz_sample_through_the_console_script(baseline: dict[str, Path],
         proc = run_cli(*args)
         assert proc.returncode == res["code"] and proc.returncode in OK_EXITS, proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+FAST_HISTORY = ("schema_version,session_id,started_at,session_date,subject,protocol,complete,"
+                "eye_narrowing_smile_pct_left,eye_narrowing_smile_pct_right\n"
+                "1,20240108-100000-ab12cd34-0a1b2c3d,2024-01-08T10:00:00+01:00,2024-01-08,"
+                "pat,weekly-check,1,12.5,3.1\n"
+                "1,20240115-100000-ab12cd34-9f8e7d6c,2024-01-15T10:00:00+01:00,2024-01-15,"
+                "pat,weekly-check,0,,2.0\n")
+
+
+def test_fuzz_text_fast(tmp_path: Path) -> None:
+    """The model-free part of the fuzz, fast enough for every CI run: 120 mutated files."""
+    rng = random.Random(SEED + 2)
+    cases: list[Case] = []
+    for i in range(120):
+        case_dir = tmp_path / f"f{i:03d}"
+        store = case_dir / "store"
+        folder = store / "subjects" / "default"
+        folder.mkdir(parents=True)
+        env = {"SYNKTRACK_DATA_DIR": str(store)}
+        which = i % 3
+        if which == 0:
+            p = case_dir / "p.toml"
+            p.write_text(mutate_text(MINI, rng), encoding="utf-8", errors="surrogatepass")
+            cases.append(Case("protocol", ["protocols", str(p)], watched=[p]))
+        elif which == 1:
+            ev = folder / "events.csv"
+            ev.write_text(mutate_text(EVENTS, rng), encoding="utf-8", errors="surrogatepass")
+            cases.append(Case("events", ["events", "add", "--date", "2024-05-06", "--kind",
+                                         "note", "--note", "fuzz"], env=env, history=ev))
+        else:
+            h = folder / "history.csv"
+            h.write_text(mutate_text(FAST_HISTORY, rng), encoding="utf-8",
+                         errors="surrogatepass")
+            cases.append(Case("history", ["history"], env=env, history=h))
+    for c in cases:
+        c.before = {str(p): digest(p) for p in c.watched}
+        c.history_before = c.history.read_bytes() if c.history and c.history.is_file() else b""
+    results = run_all(cases, tmp_path)
+    report = [f"{c.kind} {' '.join(c.args[:2])}: {', '.join(w)}\n    {r['stderr'][-400:]}"
+              for c, r in zip(cases, results, strict=True) if (w := problems(c, r))]
+    assert not report, f"{len(report)} of {len(cases)} failing\n" + "\n".join(report[:20])
