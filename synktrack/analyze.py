@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
+import secrets
 import time
 import uuid
 import warnings
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synktrack.atomic import atomic_path, write_json
+from synktrack.atomic import atomic_files, check_writable, write_json
 from synktrack.epochs import (
     blinks_detect,
     epochs_auto,
@@ -28,7 +28,7 @@ from synktrack.epochs import (
     rest_mask,
 )
 from synktrack.errors import InputError, NoFaceError, OutputError
-from synktrack.history import append_session
+from synktrack.history import append_session, check_history
 from synktrack.indices import METHODS, epochs_analyze, session_indices
 from synktrack.io.video import FrameSource, file_sha256, open_source
 from synktrack.landmarks import CONTAINER_NAME, Recording
@@ -46,6 +46,9 @@ FRAMES_CSV = "frames.csv"
 EPOCHS_CSV = "epochs.csv"
 SESSION_CSV = "session.csv"
 SESSION_JSON = "session.json"
+SUMMARY_PNG = "summary.png"
+# Every file one run writes into its output folder; session.json (last) marks a complete run.
+RUN_FILES = (FRAMES_CSV, CONTAINER_NAME, EPOCHS_CSV, SESSION_CSV, SUMMARY_PNG, SESSION_JSON)
 EYE_MEASURE = "image_lids"  # eye aperture from lid margins found in the image
 
 Progress = Callable[[int, int | None], None]
@@ -63,6 +66,7 @@ class AnalysisResult:
     epochs: pd.DataFrame | None = None
     session_row: dict[str, Any] | None = None
     found: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -187,8 +191,11 @@ def analyze_clip(
     NoFaceError
         Outputs were written, but no frame had a face.
     """
-    if affected_side not in ("left", "right", "unknown"):
-        raise InputError(f"affected side must be left, right or unknown, not {affected_side!r}")
+    check_options(affected_side=affected_side, offset_s=offset_s, history=history)
+    check_writable(out_dir)
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise OutputError(f"--out {out_dir} is a file, not a folder: choose a folder for the "
+                          "outputs")
     proto = resolve_protocol(protocol)
     snapshot_at = None
     if isinstance(proto, Protocol):
@@ -212,6 +219,54 @@ def analyze_clip(
         model=resolved, settings=settings, input_info={**input_info, **status},
         snapshots=snaps,
     )
+
+
+MAX_OFFSET_S = 24 * 3600.0
+
+
+def check_options(*, affected_side: str = "unknown", offset_s: float = 0.0,
+                  history: str | os.PathLike[str] | None = None) -> None:
+    """Refuse options that cannot work, before any frame is read.
+
+    Raises
+    ------
+    InputError
+        Unknown affected side, an offset that is not a finite time, or a
+        history file that exists but cannot be added to (see
+        :func:`synktrack.history.check_history`).
+    """
+    import math
+
+    if affected_side not in ("left", "right", "unknown"):
+        raise InputError(f"affected side must be left, right or unknown, not {affected_side!r}")
+    if not isinstance(offset_s, int | float) or not math.isfinite(offset_s) \
+            or abs(offset_s) > MAX_OFFSET_S:
+        raise InputError(f"--offset-s {offset_s!r} is not a time in the clip: give seconds, "
+                         "e.g. --offset-s 2.5")
+    if history is not None:
+        check_history(history)
+
+
+def run_notices(frames: pd.DataFrame, face_present: np.ndarray, protocol: Protocol | None,
+                offset_s: float) -> list[str]:
+    """Warnings about a run that finished but may not be what the user meant (one line each)."""
+    notes = []
+    t = frames["time_s"].to_numpy(dtype=float) if len(frames) else np.zeros(0)
+    clip_end = float(t[-1]) if len(t) else 0.0
+    if protocol is not None and len(t):
+        end = offset_s + protocol.duration_s
+        if end > clip_end + PROTOCOL_SLACK_S:
+            notes.append(f"the protocol runs to {end:.1f} s but the clip ends at "
+                         f"{clip_end:.1f} s: the steps after it have no frames")
+    n, n_face = len(face_present), int(np.sum(face_present))
+    if n >= 10 and 0 < n_face < FEW_FACES * n:
+        notes.append(f"a face was found in only {n_face} of {n} frames: check that the face "
+                     "is upright, in view and lit (is the video rotated?)")
+    return notes
+
+
+FEW_FACES = 0.5  # warn when a face is found in fewer than this share of the frames
+PROTOCOL_SLACK_S = 0.5  # a protocol may end this much after the clip's last frame
 
 
 def resolve_protocol(protocol: str | os.PathLike[str] | Protocol | None) -> Protocol | str | None:
@@ -256,6 +311,8 @@ def analyze_recording(
     found: list[str] = []
     if proto == "auto":
         proto, found = epochs_auto(frames)
+    notices = run_notices(frames, rec.face_present,
+                          proto if isinstance(proto, Protocol) else None, offset_s)
     session: dict[str, Any] = {
         "created": now_iso(),
         "versions": versions(),
@@ -296,23 +353,19 @@ def analyze_recording(
         session["columns"]["session.csv"] = session_columns()
         session["columns"]["epochs.csv"] = EPOCH_COLUMNS
     session["timings"]["analysis_s"] = round(time.perf_counter() - t1, 3)
-    summary = None
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        summary = _summary(out, rec, frames, epochs_table, snapshots or {}, mirrored,
-                           proto if isinstance(proto, Protocol) else None, subject)
-    except Exception as err:  # a figure must never cost the measurements
-        message = f"summary figure not drawn: {type(err).__name__}: {err}".splitlines()[0]
-        session["input"].setdefault("warnings", []).append(message)
-        warnings.warn(message, stacklevel=2)
-    files = write_outputs(out, rec, frames, session, epochs_table, row)
-    if summary is not None:
-        files["summary"] = summary
+    if history is not None and row is None:
+        notices.append(f"--history {history} was given without --protocol: no session row "
+                       "was added (give --protocol to compute indices)")
+    if notices:
+        session["warnings"] = list(notices)
+    files = write_outputs(out, rec, frames, session, epochs_table, row, summary=lambda stage: (
+        _summary(stage, rec, frames, epochs_table, snapshots or {}, mirrored,
+                 proto if isinstance(proto, Protocol) else None, subject)))
     if row is not None and history is not None:
         append_session(history, row)
         files["history"] = Path(history)
     result = AnalysisResult(out, frames, rec, session, files, epochs=epochs_table,
-                            session_row=row, found=found)
+                            session_row=row, found=found, notices=list(notices))
     if n_face == 0:
         raise NoFaceError(f"no face found in any of {rec.n_frames} frames of {info.get('path')}"
                           f"; outputs written to {out} with face_present = 0. Check the face "
@@ -350,6 +403,16 @@ def _summary(out: Path, rec: Recording, frames: pd.DataFrame, epochs: pd.DataFra
                           move_label=f"{(move or 'movement').replace('_', ' ').capitalize()}")
 
 
+def new_session_id(created: datetime, source_sha256: str = "") -> str:
+    """A session id unique even for parallel runs on one clip in the same second.
+
+    ``<date>-<time>-<first 8 of the input's sha256>-<8 random hex>``: sortable by
+    time, traceable to the input, and never shared by two sessions.
+    """
+    head = (source_sha256 or uuid.uuid4().hex)[:8]
+    return f"{created:%Y%m%d-%H%M%S}-{head}-{secrets.token_hex(4)}"
+
+
 def _session(frames: pd.DataFrame, proto: Protocol, rec: Recording, session: dict[str, Any], *,
              affected_side: str, subject: str | None, session_date: str | None,
              mirrored: bool) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -373,7 +436,7 @@ def _session(frames: pd.DataFrame, proto: Protocol, rec: Recording, session: dic
     src_hash = session["input"].get("sha256") or ""
     row: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "session_id": f"{created:%Y%m%d-%H%M%S}-{(src_hash or uuid.uuid4().hex)[:8]}",
+        "session_id": new_session_id(created, src_hash),
         "started_at": created.isoformat(timespec="seconds"),
         "session_date": session_date or f"{created:%Y-%m-%d}",
         "subject": subject or "",
@@ -400,32 +463,45 @@ def _session(frames: pd.DataFrame, proto: Protocol, rec: Recording, session: dic
 
 def write_outputs(out: Path, rec: Recording, frames: pd.DataFrame, session: dict[str, Any],
                   epochs: pd.DataFrame | None = None,
-                  row: dict[str, Any] | None = None) -> dict[str, Path]:
-    """Write every output file; none replaces its old version until all are written."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise OutputError(f"cannot create {out}: {err.strerror}; choose another --out") from err
-    files = {"frames": out / FRAMES_CSV, "landmarks": out / CONTAINER_NAME}
+                  row: dict[str, Any] | None = None,
+                  summary: Callable[[Path], Path] | None = None) -> dict[str, Path]:
+    """Write every output file of one run; they replace the old run's files together.
+
+    All files go to a staging folder first (:func:`synktrack.atomic.atomic_files`)
+    and are renamed into ``out`` only once every one is complete; files of an
+    earlier run that this run does not write (``epochs.csv`` of a protocol run
+    before a run without one, an old ``summary.png``) are removed, so ``out``
+    always holds exactly one run. ``summary`` draws the summary figure into
+    the staging folder; if it fails, the run goes on without it (a warning in
+    ``session.json``), since a figure must never cost the measurements.
+    """
+    names = {"frames": FRAMES_CSV, "landmarks": CONTAINER_NAME}
     if epochs is not None:
-        files["epochs"] = out / EPOCHS_CSV
+        names["epochs"] = EPOCHS_CSV
     if row is not None:
-        files["session_csv"] = out / SESSION_CSV
-    files["session"] = out / SESSION_JSON
-    with contextlib.ExitStack() as stack:
-        # Every file goes to a temporary sibling; they are renamed only once all are
-        # complete (contexts exit in reverse order, so session.json is renamed last).
-        tmp = {name: stack.enter_context(atomic_path(path))
-               for name, path in reversed(list(files.items()))}
-        frames.to_csv(tmp["frames"], index=False, float_format="%.4f")
-        rec.save(tmp["landmarks"])
+        names["session_csv"] = SESSION_CSV
+    with atomic_files(out, RUN_FILES) as stage:
+        if summary is not None:
+            try:
+                summary(stage)
+                names["summary"] = SUMMARY_PNG
+            except OutputError:
+                raise
+            except Exception as err:
+                message = f"summary figure not drawn: {type(err).__name__}: {err}"
+                message = message.splitlines()[0]
+                session["input"].setdefault("warnings", []).append(message)
+                warnings.warn(message, stacklevel=2)
+        frames.to_csv(stage / FRAMES_CSV, index=False, float_format="%.4f")
+        rec.save(stage / CONTAINER_NAME)
         if epochs is not None:
-            epochs.to_csv(tmp["epochs"], index=False, float_format="%.4f")
+            epochs.to_csv(stage / EPOCHS_CSV, index=False, float_format="%.4f")
         if row is not None:
             pd.DataFrame([row]).reindex(columns=list(session_columns())).to_csv(
-                tmp["session_csv"], index=False, float_format="%.4f")
-        write_json(tmp["session"], session)
-    return files
+                stage / SESSION_CSV, index=False, float_format="%.4f")
+        names["session"] = SESSION_JSON
+        write_json(stage / SESSION_JSON, session)
+    return {key: out / name for key, name in names.items()}
 
 
 def _input_info(source: FrameSource) -> dict[str, Any]:

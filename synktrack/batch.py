@@ -30,7 +30,9 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
+import sys
 import time
 import warnings
 from collections import Counter, deque
@@ -433,10 +435,44 @@ def limit_threads() -> None:
         cv2.setNumThreads(1)
 
 
-def _worker_init() -> None:
-    """Local worker processes leave Ctrl-C to the parent, which stops them cleanly."""
+def _worker_init(parent_pid: int | None = None) -> None:
+    """Local worker processes leave Ctrl-C to the parent, and die with it.
+
+    The parent stops its workers cleanly on Ctrl-C; if it is killed outright
+    (SIGKILL, out of memory), each worker ends itself: at once on Linux
+    (``PR_SET_PDEATHSIG``), within a second elsewhere (a watchdog thread that
+    sees the parent process change).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_threads()
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
+
+
+PARENT_POLL_S = 1.0
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """End this process when process ``parent_pid`` (its parent) goes away."""
+    import threading
+
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before the line above ran
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_S)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="synktrack-parent-watch", daemon=True).start()
 
 
 def _prepare(out: Path) -> None:
@@ -449,8 +485,11 @@ def _prepare(out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
         for name in (DONE_JSON, SESSION_CSV, EPOCHS_CSV):
             (out / name).unlink(missing_ok=True)
-        for tmp in out.glob(".*.tmp"):
-            tmp.unlink(missing_ok=True)
+        for tmp in out.glob(".*.tmp"):  # files and staging folders of a killed worker
+            if tmp.is_dir() and not tmp.is_symlink():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
     except OSError as err:
         raise OutputError(f"cannot write {out}: {err.strerror}; choose a writable --out "
                           "folder") from err
@@ -503,7 +542,8 @@ def _execute(tasks: list[ClipTask], executor: Submitter | None, jobs: int,
         while remaining:
             pool = cf.ProcessPoolExecutor(max_workers=max(1, min(jobs, len(remaining))),
                                           mp_context=get_context("spawn"),
-                                          initializer=_worker_init)
+                                          initializer=_worker_init,
+                                          initargs=(os.getpid(),))
             clean = False
             try:
                 broken = _drain(pool, remaining, jobs, report)

@@ -32,6 +32,11 @@ class NoFaceError(SynktrackError):
 
 
 class OutputError(SynktrackError):
-    """The output location cannot be written (read-only, disk full...)."""
+    """The output location cannot be written (read-only, disk full...).
+
+    ``path`` and ``errno`` say which file the user asked for and why, when known.
+    """
 
     exit_code = 4
+    path: object = None
+    errno: int | None = None

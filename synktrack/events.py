@@ -186,6 +186,7 @@ def add_event(subject: str | None, event: Event) -> Path:
     from synktrack.history import append_row, events_path
 
     path = events_path(subject)
+    read_events(path, missing_ok=True)  # a file that is not an events table is never rewritten
     append_row(path, event.to_row(), list(EVENT_COLUMNS))
     return path
 
@@ -211,12 +212,11 @@ def read_events(path: str | os.PathLike[str], missing_ok: bool = False) -> list[
             return []
         raise InputError(f"no events file at {path}: give a CSV with columns "
                          f"{', '.join(EVENT_COLUMNS)}")
-    if path.stat().st_size == 0:
+    from synktrack.history import read_csv_strict
+
+    table = read_csv_strict(path)
+    if table is None:
         return []
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-        raise InputError(f"{path} is not a readable CSV: {err}") from err
     table.columns = [str(c).strip().lower() for c in table.columns]
     missing = [c for c in ("date", "kind") if c not in table.columns]
     if missing:

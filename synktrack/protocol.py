@@ -26,6 +26,10 @@ from typing import Any
 from synktrack.errors import InputError
 
 MOVEMENTS = ("rest", "smile", "eye_closure", "pucker", "brow_raise")
+# Bounds that keep a mistaken or hostile file from costing minutes and gigabytes.
+MAX_STEPS = 500
+MAX_DURATION_S = 3600.0
+MAX_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True)
@@ -96,10 +100,17 @@ def load_protocol(spec: str | os.PathLike[str]) -> Protocol:
         names = ", ".join(builtin_names())
         raise InputError(f"no protocol {str(spec)!r}: give a TOML file or one of: {names}")
     try:
+        if path.stat().st_size > MAX_BYTES:
+            raise InputError(f"protocol {path} is larger than {MAX_BYTES // 1024} KB: a protocol "
+                             f"has at most {MAX_STEPS} steps")
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read protocol {path}: {err}") from err
+        raise InputError(f"cannot read protocol {path}: {_reason(err)}") from err
     return parse_protocol(text, str(path))
+
+
+def _reason(err: Exception) -> str:
+    return (getattr(err, "strerror", None) or str(err)).splitlines()[0]
 
 
 def parse_protocol(text: str, source: str = "<text>") -> Protocol:
@@ -108,6 +119,9 @@ def parse_protocol(text: str, source: str = "<text>") -> Protocol:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise InputError(f"{source}: not valid TOML: {err}") from err
+    except RecursionError:
+        raise InputError(f"{source}: nested too deeply to be a protocol (a protocol is a name, "
+                         "a version and a list of [[step]] tables)") from None
     lines = text.splitlines()
 
     def fail(msg: str, step: int | None = None, key: str | None = None) -> InputError:
@@ -127,6 +141,8 @@ def parse_protocol(text: str, source: str = "<text>") -> Protocol:
     raw_steps = data.get("step")
     if not isinstance(raw_steps, list) or not raw_steps:
         raise fail("the protocol has no steps: add [[step]] tables")
+    if len(raw_steps) > MAX_STEPS:
+        raise fail(f"the protocol has {len(raw_steps)} steps; at most {MAX_STEPS} are allowed")
     steps: list[Step] = []
     t = 0.0
     for i, raw in enumerate(raw_steps):
@@ -146,6 +162,9 @@ def parse_protocol(text: str, source: str = "<text>") -> Protocol:
             raise fail(f"step {i + 1}: prompt must be text", i, "prompt")
         steps.append(Step(movement, float(dur), prompt, t))
         t += float(dur)
+        if t > MAX_DURATION_S:
+            raise fail(f"step {i + 1}: the protocol is longer than {MAX_DURATION_S / 60:.0f} "
+                       "minutes", i, "duration_s")
     extra = {k: v for k, v in data.items() if k not in ("name", "version", "step", "description")}
     return Protocol(name.strip(), version, tuple(steps), str(data.get("description", "")),
                     source, extra)

@@ -347,7 +347,10 @@ def record_session(source: int | str | os.PathLike[str], protocol: Protocol,
                                    "fps_nominal": src.fps_nominal},
                        extra={"front_end": "synktrack record"})
     summary, folder = store_session(rec, info, model)
-    say(f"session saved in {folder} ({'complete' if complete else 'incomplete'})")
+    if folder is None:
+        say("nothing was recorded; nothing was saved")
+    else:
+        say(f"session saved in {folder} ({'complete' if complete else 'incomplete'})")
     title = "Your results" if complete else "The check stopped"
     lines = _results_lines(summary)
     if not complete:

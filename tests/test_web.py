@@ -319,9 +319,12 @@ def test_client_never_names_a_file(running: Running, store: Path) -> None:
     summary = json.loads(body)
     assert summary["complete"] is False
     assert not (store / "evil").exists() and not Path("/tmp/evil").exists()
-    session_dirs = list((store / "subjects" / "pat01" / "sessions").iterdir())
-    assert [d.name for d in session_dirs] == [summary["session_id"]]
-    assert summary["session_id"][:8].isdigit()
+    # nothing was recorded, so nothing is stored (no folder, no history row), and no
+    # file anywhere was named by the page
+    sessions = store / "subjects" / "pat01" / "sessions"
+    assert summary["recorded"] is False
+    assert not sessions.exists() or not any(sessions.iterdir())
+    assert not (store / "subjects" / "pat01" / "history.csv").exists()
 
 
 # ---------------------------------------------------------------------------- browser

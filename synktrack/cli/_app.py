@@ -41,3 +41,19 @@ def _hide_flag_types() -> None:
 
 
 _hide_flag_types()
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from synktrack import __version__
+
+        typer.echo(f"synktrack {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Show the version and exit.",
+                                 is_eager=True, callback=_show_version),
+) -> None:
+    """Measure facial synkinesis from a webcam or a recorded clip."""

@@ -31,8 +31,8 @@ def number(value: float, decimals: int) -> str:
 
 
 def say(message: str) -> None:
-    """One line for the user, on stderr."""
-    console.print(message, markup=False)
+    """One line for the user, on stderr (never wrapped: a message stays one line)."""
+    console.print(message, markup=False, soft_wrap=True)
 
 
 @contextmanager

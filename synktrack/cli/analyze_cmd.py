@@ -85,6 +85,8 @@ def analyze(
             "(see the reason column of epochs.csv)")
     for line in result.found:
         say(f"found: {line}")
+    for line in result.notices:
+        say(f"warning: {line}")
     if result.session_row is not None:
         print_indices(result.session_row, result.epochs)
     say(f"outputs: {result.out_dir}/")

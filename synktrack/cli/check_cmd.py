@@ -39,7 +39,9 @@ def check(
     from synktrack.model import resolve_model
     from synktrack.protocol import load_protocol
     from synktrack.web import CheckSettings, run_check
+    from synktrack.web.server import check_port
 
+    check_port(port)  # a wrong port is said at once, before the model loads
     proto = load_protocol(protocol)
     resolved = resolve_model(model, announce=say)
     settings = CheckSettings(idle_timeout_s=idle_timeout, ready_s=ready_s)
@@ -102,6 +104,9 @@ def history(
                              "run `synktrack check` (or `synktrack analyze --history FILE`, "
                              "then `synktrack history --history FILE`)")
     if csv:
+        from synktrack.history import read_history
+
+        read_history(path)  # an unreadable file is one line, not a traceback
         typer.echo(path.read_text("utf-8"), nl=False)
         return
     rows = history_rows(path)

@@ -343,6 +343,12 @@ class VideoSource(FrameSource):
             container.close()
             raise InputError(f"{path}: {what}; give a video file (mp4, mov, mkv, webm, avi, gif)")
         stream = container.streams.video[0]
+        if stream.codec_context is None:  # damaged sample table or unknown codec
+            container.close()
+            raise InputError(
+                f"{path}: the video stream cannot be decoded (damaged header or unknown codec); "
+                "re-export it as MP4 (H.264) or record it again"
+            )
         stream.codec_context.thread_type = "AUTO"  # frame threads; output stays in pts order
         return container, stream
 
@@ -483,7 +489,10 @@ def _read_image(path: Path) -> np.ndarray:
         raise InputError(f"{path}: cannot be read ({exc.strerror}); check the file") from exc
     if data.size == 0:
         raise InputError(f"{path}: file is empty (0 bytes); copy or export the image again")
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    from synktrack.landmarks import quiet_stderr
+
+    with quiet_stderr():  # libjpeg prints "Corrupt JPEG data: ..." on fd 2 by itself
+        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if bgr is None:
         raise InputError(
             f"{path}: not a readable image (corrupt or unsupported format); "

@@ -19,7 +19,7 @@ from typing import Any
 from synktrack.model import ResolvedModel
 from synktrack.protocol import Protocol
 from synktrack.web.app import CheckApp, CheckSettings
-from synktrack.web.server import CheckServer
+from synktrack.web.server import CheckServer, check_port
 
 __all__ = ["CheckApp", "CheckServer", "CheckSettings", "make_server", "run_check"]
 
@@ -28,10 +28,21 @@ def make_server(protocol: Protocol, model: ResolvedModel, *, subject: str | None
                 affected_side: str = "unknown", keep_video: bool = False, port: int = 0,
                 settings: CheckSettings | None = None,
                 say: Callable[[str], None] | None = None) -> CheckServer:
-    """A ready (not yet serving) check server on 127.0.0.1; see :class:`CheckApp`."""
+    """A ready (not yet serving) check server on 127.0.0.1; see :class:`CheckApp`.
+
+    Raises
+    ------
+    InputError
+        ``port`` is not a port number, is in use or needs privileges.
+    """
+    check_port(port)
     app = CheckApp(protocol, model, subject=subject, affected_side=affected_side,
                    keep_video=keep_video, settings=settings, say=say)
-    return CheckServer(app, port)
+    try:
+        return CheckServer(app, port)
+    except BaseException:
+        app.framing.close()
+        raise
 
 
 def run_check(protocol: Protocol, model: ResolvedModel, *, subject: str | None = None,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from synktrack.atomic import check_writable
 from synktrack.errors import InputError
 from synktrack.history import history_path, subject_dir
 from synktrack.model import ResolvedModel
@@ -74,6 +75,7 @@ class CheckApp:
         self.keep_video_default = keep_video
         self.settings = settings or CheckSettings()
         self.say = say or (lambda msg: print(msg, file=sys.stderr))
+        check_writable(subject_dir(subject))  # a read-only store is said now, not after a check
         self.token = secrets.token_urlsafe(24)
         self.framing = FramingChecker(model.path)
         self.live: LiveSession | None = None
@@ -214,9 +216,11 @@ class CheckApp:
                               STOP_REASONS[code] if code else None)
         if summary not in self.summaries:
             self.summaries.append(summary)
-        where = live.session_dir or "?"
-        self.say(f"synktrack: session saved in {where} "
-                 f"({'complete' if summary.get('complete') else 'incomplete'})")
+        if live.session_dir is None:
+            self.say("synktrack: nothing was recorded; nothing was saved")
+        else:
+            self.say(f"synktrack: session saved in {live.session_dir} "
+                     f"({'complete' if summary.get('complete') else 'incomplete'})")
         return summary
 
     def history(self) -> dict[str, Any]:

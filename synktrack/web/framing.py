@@ -178,6 +178,12 @@ class FramingChecker:
         InputError
             The bytes are not a decodable image.
         """
+        size = _image_size(data)
+        if size is None:
+            raise InputError("the snapshot is not a readable image")
+        if size[0] * size[1] > MAX_SNAPSHOT_PIXELS:
+            raise InputError(f"the snapshot is {size[0]}x{size[1]} pixels or more; at most "
+                             f"{MAX_SNAPSHOT_PIXELS // 1_000_000} megapixels are checked")
         bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         if bgr is None:
             raise InputError("the snapshot is not a readable image")
@@ -197,3 +203,24 @@ class FramingChecker:
             if self._landmarker is not None:
                 self._landmarker.close()
                 self._landmarker = None
+
+
+MAX_SNAPSHOT_PIXELS = 4096 * 4096  # a webcam snapshot is far smaller; refuse decoding bombs
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the image header alone, without decoding the pixels."""
+    import io
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as img:
+                return int(img.size[0]), int(img.size[1])
+    except Image.DecompressionBombError:  # PIL's own cap, far above ours
+        return (MAX_SNAPSHOT_PIXELS + 1, 1)
+    except Exception:  # noqa: BLE001  any unreadable header is "not an image"
+        return None

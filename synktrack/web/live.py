@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from synktrack.atomic import ensure_dir
 from synktrack.history import subject_dir
 from synktrack.io.video import file_sha256
 from synktrack.model import ResolvedModel
@@ -28,6 +29,7 @@ from synktrack.web.store import SessionInfo, store_session
 from synktrack.web.stream import GrowingStream, StreamDecoder
 
 MAX_PENDING_CHUNKS = 64
+MAX_SESSION_BYTES = 1024 * 1024 * 1024  # ~1 h of webcam video; more is refused, not buffered
 SOURCE = "webcam (browser)"
 VIDEO_NAME = "video.webm"
 
@@ -58,8 +60,7 @@ class LiveSession:
         self.keep_video = keep_video
         self.model = model
         self.root = subject_dir(subject)
-        incoming = self.root / ".incoming"
-        incoming.mkdir(parents=True, exist_ok=True)
+        incoming = ensure_dir(self.root / ".incoming")
         self.video_path = incoming / f"{self.key}.webm"
         self.tracker = ClipTracker(model.path, capacity=4096)
         self.stream = GrowingStream(self.video_path)
@@ -107,7 +108,10 @@ class LiveSession:
         Returns False when the chunk cannot be taken (too far ahead, or finished).
         """
         with self._chunk_lock:
-            if self.summary is not None or self.stream.closed:
+            if self.summary is not None or self.stream.closed or self.decoder.error:
+                return False  # finished, or the decoder died: nothing would read the bytes
+            if self.stream.bytes_in + len(data) + sum(map(len, self._pending.values())) > \
+                    MAX_SESSION_BYTES:
                 return False
             if seq < self.next_seq:
                 return True  # a repeat of a chunk already taken

@@ -8,6 +8,7 @@ the page sends is used as a file name.
 
 from __future__ import annotations
 
+import errno
 import hmac
 import json
 import math
@@ -18,7 +19,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from synktrack.errors import InputError
+from synktrack.errors import InputError, OutputError
 from synktrack.web.app import CheckApp
 
 MAX_JSON_BYTES = 64 * 1024
@@ -68,7 +69,19 @@ class CheckServer(ThreadingHTTPServer):
 
     def __init__(self, app: CheckApp, port: int = 0) -> None:
         self.app = app
-        super().__init__(("127.0.0.1", port), CheckHandler)
+        check_port(port)
+        try:
+            super().__init__(("127.0.0.1", port), CheckHandler)
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                raise InputError(f"port {port} on 127.0.0.1 is in use (another check still "
+                                 "open?): close it, or give another --port (0 picks a free "
+                                 "one)") from err
+            if err.errno in (errno.EACCES, errno.EPERM):
+                raise InputError(f"port {port} needs administrator rights: give a port above "
+                                 "1023, or 0 to pick a free one") from err
+            raise InputError(f"cannot listen on 127.0.0.1:{port} "
+                             f"({err.strerror or err}): give another --port") from err
         self.port = int(self.server_address[1])
         self.allowed_hosts = {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}
 
@@ -88,6 +101,22 @@ class CheckServer(ThreadingHTTPServer):
             self.server_close()
 
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away early is normal; anything else is one line, not a traceback."""
+        err = sys.exc_info()[1]
+        if isinstance(err, ConnectionError | TimeoutError):
+            return
+        print(f"synktrack: a request failed: {type(err).__name__}: {err}", file=sys.stderr)
+
+
+def check_port(port: object) -> int:
+    """``port`` if it is a TCP port number (0 = pick a free one), else :class:`InputError`."""
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise InputError(f"--port {port!r} is not a port: give a number from 1024 to 65535, "
+                         "or 0 to pick a free one")
+    return port
+
+
 class CheckHandler(BaseHTTPRequestHandler):
     """Routes, token and size checks, security headers."""
 
@@ -97,6 +126,13 @@ class CheckHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass  # the terminal stays quiet; nothing is logged to disk
+
+    def handle(self) -> None:
+        """Serve the connection; a client that disconnects early is not an error."""
+        try:
+            super().handle()
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
 
     # ---------------------------------------------------------------- plumbing
 
@@ -131,7 +167,7 @@ class CheckHandler(BaseHTTPRequestHandler):
     def _body(self, cap: int) -> bytes | None:
         """The request body, or None after answering 411/413."""
         length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
+        if length is None or not (length.isascii() and length.isdigit()) or len(length) > 12:
             self.close_connection = True
             self._error(HTTPStatus.LENGTH_REQUIRED, "Content-Length required")
             return None
@@ -162,8 +198,8 @@ class CheckHandler(BaseHTTPRequestHandler):
             return None
         try:
             data = json.loads(raw or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            self._error(HTTPStatus.BAD_REQUEST, "not JSON")
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            self._error(HTTPStatus.BAD_REQUEST, "not JSON (or nested too deeply)")
             return None
         if not isinstance(data, dict):
             self._error(HTTPStatus.BAD_REQUEST, "expected a JSON object")
@@ -207,6 +243,11 @@ class CheckHandler(BaseHTTPRequestHandler):
                 self._post(url.path, query)
         except InputError as err:
             self._error(HTTPStatus.BAD_REQUEST, str(err))
+        except OutputError as err:  # the store cannot be written: say so here and on the page
+            print(f"synktrack: error: {err}", file=sys.stderr)
+            self._error(HTTPStatus.INSUFFICIENT_STORAGE, str(err))
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True  # the page went away mid-answer
         except Exception as err:  # noqa: BLE001  answer the page, report here
             print(f"synktrack: internal error on {url.path}: {type(err).__name__}: {err}",
                   file=sys.stderr)

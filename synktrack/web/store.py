@@ -52,12 +52,21 @@ class SessionInfo:
     snapshots: dict[str, tuple[int, np.ndarray]] | None = None
 
 
+NOTHING_RECORDED = "Nothing was recorded, so nothing was saved."
+
+
 def store_session(rec: Recording, info: SessionInfo,
-                  model: ResolvedModel) -> tuple[dict[str, Any], Path]:
+                  model: ResolvedModel) -> tuple[dict[str, Any], Path | None]:
     """Analyse, store and summarise one session; returns (summary, session folder).
 
-    An incomplete or faceless recording is still stored, marked incomplete.
+    An incomplete or faceless recording is still stored, marked incomplete. A
+    session that recorded no frame at all is not a session: nothing is stored,
+    no history row is added, and the folder is None.
     """
+    if rec.n_frames == 0:
+        if info.video is not None:
+            info.video.unlink(missing_ok=True)
+        return nothing_recorded(info.stopped_because), None
     sessions = subject_dir(info.subject) / "sessions"
     tmp = sessions / f".partial-{secrets.token_hex(6)}"
     kept = info.video is not None and info.video.exists()
@@ -96,6 +105,17 @@ def store_session(rec: Recording, info: SessionInfo,
     summary.update(stopped_because=info.stopped_because, frames=rec.n_frames, video_kept=kept,
                    session_dir=str(final))
     return summary, final
+
+
+def nothing_recorded(stopped_because: str | None = None) -> dict[str, Any]:
+    """The summary of a session that recorded no frame (and was not stored)."""
+    from synktrack.web.summary import NOT_A_DIAGNOSIS
+
+    return {"session_id": "", "session_date": "", "complete": False, "recorded": False,
+            "indices": [], "changes": [NOTHING_RECORDED], "flags": [], "gentler": "",
+            "usable_fraction": None, "epochs_usable": 0, "epochs_total": 0,
+            "note": NOT_A_DIAGNOSIS, "stopped_because": stopped_because, "frames": 0,
+            "video_kept": False, "session_dir": None}
 
 
 def _read_row(path: Path) -> dict[str, Any] | None:
