@@ -97,6 +97,11 @@ class ImageRefiner:
     def has_reference(self) -> bool:
         return self._ref_gray is not None
 
+    def takes_reference(self, blink: float) -> bool:
+        """Whether :meth:`process` will take its reference from the next face frame."""
+        return self._ref_gray is None and (blink <= _EYES_OPEN_MAX_BLINK
+                                           or self._waited + 1 >= self.settings.max_wait)
+
     def process(self, image: np.ndarray, points_px: np.ndarray,
                 blink: float = 0.0) -> tuple[np.ndarray, ...]:
         """Register one frame and track the points.
@@ -125,22 +130,25 @@ class ImageRefiner:
         """
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         tracked = self._track(image, gray, points_px, blink)
-        seeds = points_px
-        if self.mirror_offset is not None and np.isfinite(tracked[0]).all():
-            # the reference-image offset, carried into this image by the registration
-            seeds = points_px + self.mirror_offset @ np.linalg.inv(tracked[0][:, :2]).T
-        margins, iris = self._margins(image, gray, seeds)
+        margins, iris = self._margins(image, gray, self._seeds(points_px, tracked[0]))
         conf = np.array([e.fit if e is not None else np.nan
                          for e in (self._eyes.get(label) for label in EYE_ORDER)])
         self._face_frames += 1
         return (*tracked, margins, conf, iris)
 
-    def _margins(self, image: np.ndarray, gray: np.ndarray,
-                 points_px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Lid margins and limbus found afresh in the image, every ``every``-th face frame."""
+    def _seeds(self, points_px: np.ndarray, to_ref: np.ndarray) -> np.ndarray:
+        """Landmarks moved by the flip-symmetric offset, carried into this image."""
+        if self.mirror_offset is None or not np.isfinite(to_ref).all():
+            return points_px
+        return points_px + self.mirror_offset @ np.linalg.inv(to_ref[:, :2]).T
+
+    def _margins(self, image: np.ndarray, gray: np.ndarray, points_px: np.ndarray,
+                 sampled: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Lid margins and limbus found afresh in the image, every ``every``-th face frame
+        (every time with ``sampled=False``)."""
         margins = np.full((2, 2, 2), np.nan)
         iris = np.full(2, np.nan)
-        if self._face_frames % self.margins.settings.every:
+        if sampled and self._face_frames % self.margins.settings.every:
             return margins, iris
         for k, label in enumerate(EYE_ORDER):
             found = self.margins.find(image[:, :, 1], gray, points_px, label)

@@ -31,8 +31,8 @@ class ClipTracker:
         positions that every tracked point, lid and the head frame start from
         are free of the model's left-right bias, and a clip and its mirror
         image give the same values. Tracking itself runs on the model's own
-        points, which stay consistent from frame to frame. One extra inference
-        per clip.
+        points, which stay consistent from frame to frame. One extra model
+        and inference per clip.
     """
 
     def __init__(self, model_path: str | os.PathLike[str], *, max_faces: int = 2,
@@ -57,7 +57,10 @@ class ClipTracker:
         self.landmarker.close()
 
     def _mirror_offset(self, face: FaceResult, image: np.ndarray) -> np.ndarray | None:
-        """(478, 2) flip-symmetric minus the model's landmarks of this frame, pixels."""
+        """(478, 2) flip-symmetric minus the model's landmarks of this frame, pixels.
+
+        A second landmarker (the clip's own keeps its tracking state), used once.
+        """
         assert face.landmarks is not None
         with Landmarker(self._model_path, max_faces=self._max_faces) as mirror:
             flipped = mirror.process(np.ascontiguousarray(image[:, ::-1]), 0.0)
@@ -83,7 +86,7 @@ class ClipTracker:
             assert face.blendshapes is not None
             blink = float(face.blendshapes[self._blink_idx].max()) if self._blink_idx else 0.0
             had_ref = self.refiner.has_reference
-            if self.symmetric and not had_ref:  # this frame may become the reference
+            if self.symmetric and self.refiner.takes_reference(blink):
                 self._offset = self._mirror_offset(face, image)
                 self.refiner.mirror_offset = self._offset
             refined = self.refiner.process(image, pts, blink)
