@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from synktrack.margins import canthal_map
 from synktrack.measures.ids import EYE
 
 PATCH_W = 64  # canonical eye patch: the eye is EYE_PX wide, centred
@@ -145,16 +146,10 @@ def eye_canon(points: np.ndarray, label: str, y0: float | None = None) -> np.nda
     by default ``y0`` puts the centre lid pair's mid-point on the middle row.
     """
     e = EYE[label]
-    ox, oy = (float(v) for v in points[e["outer"]])
-    ix, iy = (float(v) for v in points[e["inner"]])
-    ax, ay = ix - ox, iy - oy
-    width = math.hypot(ax, ay)
-    if not math.isfinite(width) or width < 8:
+    found = canthal_map(points, label, EYE_PX, min_width=8.0)
+    if found is None:
         return None
-    if ax < 0:  # keep "down" in the patch pointing down the face
-        ax, ay = -ax, -ay
-    c, s = ax * EYE_PX / width**2, ay * EYE_PX / width**2
-    mx, my = (ox + ix) / 2, (oy + iy) / 2
+    c, s, mx, my = found
     if y0 is None:
         up, lo = e["pairs"][0]
         dx = (points[up, 0] + points[lo, 0]) / 2 - mx

@@ -129,19 +129,32 @@ class EyeMargins:
         return float(np.linalg.norm(self.lower - self.upper))
 
 
-def eye_map(points: np.ndarray, label: str) -> np.ndarray | None:
-    """2x3 similarity from image pixels into one eye's canonical patch, or None."""
+def canthal_map(points: np.ndarray, label: str, eye_px: float,
+                min_width: float = 6.0) -> tuple[float, float, float, float] | None:
+    """Scaled rotation that puts one eye's canthal axis horizontal, ``eye_px`` long.
+
+    Returns ``(c, s, mx, my)``: a point ``p`` maps to ``[[c, s], [-s, c]] @ (p - m)``
+    (x along the eye, running the same way for both eyes in the image; y down the
+    face), ``m`` the canthi's mid-point; None where the canthi are missing or too close.
+    """
     e = EYE[label]
     ox, oy = (float(v) for v in points[e["outer"]])
     ix, iy = (float(v) for v in points[e["inner"]])
     ax, ay = ix - ox, iy - oy
     width = math.hypot(ax, ay)
-    if not math.isfinite(width) or width < 6:
+    if not math.isfinite(width) or width < min_width:
         return None
-    if ax < 0:  # keep the patch's x running the same way for both eyes in the image
+    if ax < 0:
         ax, ay = -ax, -ay
-    c, s = ax * EYE_PX / width**2, ay * EYE_PX / width**2
-    mx, my = (ox + ix) / 2, (oy + iy) / 2
+    return ax * eye_px / width**2, ay * eye_px / width**2, (ox + ix) / 2, (oy + iy) / 2
+
+
+def eye_map(points: np.ndarray, label: str) -> np.ndarray | None:
+    """2x3 similarity from image pixels into one eye's canonical patch, or None."""
+    found = canthal_map(points, label, EYE_PX)
+    if found is None:
+        return None
+    c, s, mx, my = found
     return np.array([[c, s, MID_X - (c * mx + s * my)],
                      [-s, c, MID_Y - (-s * mx + c * my)]])
 
