@@ -85,6 +85,10 @@ class LidSettings:
         weight 0 and 1.
     recover
         Largest rise of the blend weight per frame (it may drop at once).
+    shut_ratio
+        Landmark aperture / template's below which lids that meet at the
+        band's narrowest column are taken to meet at its centre (a shut eye);
+        above it a nearly closed eye keeps the gap the model can show.
     open_blink
         Largest eyeBlink score of a template frame.
     max_wait
@@ -119,6 +123,7 @@ class LidSettings:
     closed: float = 0.15
     opened: float = 0.35
     recover: float = 0.34
+    shut_ratio: float = 0.25
     open_blink: float = 0.35
     max_wait: int = 15
     reopen: float = 1.3
@@ -366,12 +371,18 @@ class LidTemplate:
         i, j = np.unravel_index(int(np.argmax(post)), post.shape)
         d_up = self.du[i] + _vertex(post[:, j], int(i)) * self.step
         d_lo = self.dl[j] + _vertex(post[i, :], int(j)) * self.step
-        if d_up - d_lo >= self._gap - self.step:
-            # The lids meet where the band is narrowest, so they meet at its centre too (the
-            # model cannot let them cross, which would leave the centre a gap): a shut eye.
-            mid = (self.up_y + d_up + self.lo_y + d_lo) / 2
-            d_up, d_lo = mid - self.up_y, mid - self.lo_y
         return LidMatch(float(d_up), float(d_lo), float(ncc[i, j]), top)
+
+    def shut(self, found: LidMatch) -> LidMatch:
+        """``found`` with the lids met at the centre if they meet where the band is narrowest.
+
+        The model cannot let the lids cross, so lids that touch at the band's edge would
+        otherwise leave the centre a gap the image does not show.
+        """
+        if found.d_up - found.d_lo < self._gap - self.step:
+            return found
+        mid = (self.up_y + found.d_up + self.lo_y + found.d_lo) / 2
+        return LidMatch(mid - self.up_y, mid - self.lo_y, found.score, found.top)
 
 
 def _vertex(v: np.ndarray, i: int) -> float:
@@ -488,6 +499,8 @@ class EyeLids:
                   for m, d in zip(move, s.gaze_deadband, strict=True))
         prior = (float(lm[0]) - tpl.up_y, float(lm[1]) - tpl.lo_y)
         found = tpl.match(tpl.window(gray, canon), (gx, gy), prior)
+        if ratio < s.shut_ratio:  # the landmarks see the eye mostly shut too
+            found = tpl.shut(found)
         self.last = found
         fit = _smoothstep(found.top, s.score_lost, s.score_sure)
         opened = _smoothstep(ratio, s.closed, s.opened)
