@@ -14,7 +14,7 @@ with named dimensions::
     eye_margins  (time, eye, lid, xy)      lid margins found in the image at the iris
                                            column (eye: MediaPipe right, left; lid:
                                            upper, lower), image pixels
-    eye_confidence (time, eye)             0-1 edge evidence of those margins
+    eye_confidence (time, eye)             0-1 evidence behind the lid tracker's aperture
     iris_px      (time, eye)               limbus diameter found in the image, pixels
 
 Frames without a face hold NaN. The container is saved as one compressed

@@ -97,9 +97,6 @@ class MarginSettings:
     highlight: float = 0.1
     every: int = 10
     iris_margin: float = 1.05
-    dark_rows: int = 3
-    dark_weight: float = 0.0
-    canthus_weight: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -223,20 +220,6 @@ def _subpixel(score: np.ndarray, path: np.ndarray) -> np.ndarray:
     return p + np.clip(np.nan_to_num(off), -0.5, 0.5)
 
 
-def _fit_at(xs: np.ndarray, ys: np.ndarray, w: np.ndarray, x0: float) -> float:
-    """Weighted quadratic through (xs, ys), evaluated at x0 (two robust passes)."""
-    w = np.clip(w, 0.0, None) + 1e-6
-    keep = np.ones(len(xs), bool)
-    coef = np.zeros(3)
-    for _ in range(2):
-        coef = np.polyfit(xs[keep] - x0, ys[keep], 2, w=np.sqrt(w[keep]))
-        resid = np.abs(np.polyval(coef, xs - x0) - ys)
-        keep = resid <= max(1.0, 2.5 * float(np.median(resid)))
-        if keep.sum() < 5:
-            break
-    return float(coef[-1])
-
-
 class MarginFinder:
     """Finds both lid margins and the limbus of an eye in one frame (no state)."""
 
@@ -303,13 +286,7 @@ class MarginFinder:
         near = s.window_out * EYE_PX
         up_lo = np.clip(np.floor(up_seed - near), 1, PATCH_H - 2)
         up_hi = np.clip(np.ceil(np.minimum(up_seed + win, lo_seed + 2)), 1, PATCH_H - 2)
-        # Lashes and lid margin are the darkest band above the eyeball (bar the pupil,
-        # which the slope limit keeps away): reward darkness just above the edge.
-        gc = g[:, self.cols]
-        above = np.roll(gc, s.dark_rows, axis=0)
-        dark = np.clip(np.median(gc) - above, 0.0, None) / (np.std(gc) + 1e-3) * noise
-        up_score = dy + s.dark_weight * dark * (dy > 0)
-        up_path = _trace(up_score, up_lo, up_hi, slope)
+        up_path = _trace(dy, up_lo, up_hi, slope)
         up_y = _subpixel(dy, up_path)
         # Lower margin: bright eyeball above, darker lid below (dy < 0).
         lo_lo = np.clip(np.maximum(np.floor(lo_seed - win), up_path + s.min_gap), 1, PATCH_H - 2)
@@ -321,7 +298,6 @@ class MarginFinder:
         ci = np.arange(len(cols))
         up_w = dy[up_path, ci]
         lo_w = -dy[lo_path, ci] * sclera
-        self.debug = (m, cols, up_y, lo_y, sclera)
         x_c = float(ic[0])
         # Bridge the iris with the lid's own shape: the landmarks' lid curve, its height
         # above the canthal line scaled to fit the traced sclera parts (the image decides
