@@ -142,13 +142,12 @@ class ImageRefiner:
             return points_px
         return points_px + self.mirror_offset @ np.linalg.inv(to_ref[:, :2]).T
 
-    def _margins(self, image: np.ndarray, gray: np.ndarray, points_px: np.ndarray,
-                 sampled: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """Lid margins and limbus found afresh in the image, every ``every``-th face frame
-        (every time with ``sampled=False``)."""
+    def _margins(self, image: np.ndarray, gray: np.ndarray,
+                 points_px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lid margins and limbus found afresh in the image, every ``every``-th face frame."""
         margins = np.full((2, 2, 2), np.nan)
         iris = np.full(2, np.nan)
-        if sampled and self._face_frames % self.margins.settings.every:
+        if self._face_frames % self.margins.settings.every:
             return margins, iris
         for k, label in enumerate(EYE_ORDER):
             found = self.margins.find(image[:, :, 1], gray, points_px, label)

@@ -41,7 +41,6 @@ class ClipTracker:
         self.landmarker = Landmarker(model_path, max_faces=max_faces)
         self._model_path, self._max_faces = model_path, max_faces
         self.symmetric = symmetric
-        self._offset: np.ndarray | None = None
         self.refiner = ImageRefiner(refine)
         self.builder = RecordingBuilder(capacity)
         self.reference: int | None = None
@@ -87,8 +86,7 @@ class ClipTracker:
             blink = float(face.blendshapes[self._blink_idx].max()) if self._blink_idx else 0.0
             had_ref = self.refiner.has_reference
             if self.symmetric and self.refiner.takes_reference(blink):
-                self._offset = self._mirror_offset(face, image)
-                self.refiner.mirror_offset = self._offset
+                self.refiner.mirror_offset = self._mirror_offset(face, image)
             refined = self.refiner.process(image, pts, blink)
             if not had_ref and self.refiner.has_reference:
                 self.reference = len(self.builder)
@@ -97,6 +95,7 @@ class ClipTracker:
 
     def recording(self, attrs: dict[str, Any]) -> Recording:
         attrs = {**attrs, "reference_frame": self.reference}
-        if self._offset is not None and self.reference is not None:
-            attrs["mirror_offset_px"] = np.round(self._offset, 4).tolist()
+        offset = self.refiner.mirror_offset
+        if offset is not None and self.reference is not None:
+            attrs["mirror_offset_px"] = np.round(offset, 4).tolist()
         return self.builder.build(attrs)

@@ -24,6 +24,14 @@ def iris_diameter_px(points: np.ndarray) -> np.ndarray:
     return np.stack(cols, axis=1)
 
 
+def _open_eye_diameters(diam: np.ndarray, aperture_px: np.ndarray) -> np.ndarray:
+    """Per-frame diameters of the measured frames whose eyes are open (top 60 % aperture)."""
+    good = np.isfinite(diam) & np.isfinite(aperture_px)
+    if not good.any():
+        return np.empty(0)
+    return diam[good][aperture_px[good] >= np.nanpercentile(aperture_px[good], 40)]
+
+
 def image_mm_per_px(iris_px: np.ndarray, aperture_px: np.ndarray) -> tuple[float, float, int]:
     """mm-per-pixel factor from the limbus found in the image, once per recording.
 
@@ -43,11 +51,9 @@ def image_mm_per_px(iris_px: np.ndarray, aperture_px: np.ndarray) -> tuple[float
     """
     n_found = np.isfinite(iris_px).sum(axis=1)
     diam = np.where(n_found > 0, np.nansum(iris_px, axis=1) / np.maximum(n_found, 1), np.nan)
-    good = np.isfinite(diam) & np.isfinite(aperture_px)
-    if not good.any():
+    d = _open_eye_diameters(diam, aperture_px)
+    if not len(d):
         return float("nan"), float("nan"), 0
-    open_eyes = aperture_px[good] >= np.nanpercentile(aperture_px[good], 40)
-    d = diam[good][open_eyes]
     med = float(np.median(d))
     q1, q3 = np.percentile(d, [25, 75])
     return IRIS_DIAMETER_MM / med, float(50.0 * (q3 - q1) / med), int(len(d))
@@ -64,8 +70,5 @@ def mm_per_px(points: np.ndarray, aperture_px: np.ndarray) -> float:
         (time,) mean eye aperture, used to keep only open-eye frames.
     """
     diam = iris_diameter_px(points).mean(axis=1)  # both irises come from the same frame
-    good = np.isfinite(diam) & np.isfinite(aperture_px)
-    if not good.any():
-        return float("nan")
-    open_eyes = aperture_px[good] >= np.nanpercentile(aperture_px[good], 40)
-    return IRIS_DIAMETER_MM / float(np.median(diam[good][open_eyes]))
+    d = _open_eye_diameters(diam, aperture_px)
+    return IRIS_DIAMETER_MM / float(np.median(d)) if len(d) else float("nan")
