@@ -216,3 +216,46 @@ def expected_indices(synkinesis: Synkinesis | None = None,
         "eye_closure": pair(h.closure_pct, 0.0),
         "brow_raise": pair(h.brow_raise_mm, 0.0),
     }
+
+
+def blinks_simulate(image: np.ndarray, geom: FaceGeometry, duration_s: float = 20.0,
+                    fps: float = 25.0, pull_side: str | None = None, pull_mm: float = 0.0,
+                    pull_lag_s: float = 0.1, rate_s: float = 2.5, noise: float = 1.5,
+                    seed: int = 0) -> tuple[Iterator[tuple[float, np.ndarray]], list[float]]:
+    """Frames of a rest recording with spontaneous blinks, optionally with a blink-locked pull.
+
+    Each blink is a real lid closure (90 % of the aperture) lasting 150-300 ms,
+    at intervals of ``rate_s`` +- 30 %; ``pull_side``'s mouth corner rises by
+    ``pull_mm`` starting ``pull_lag_s`` after each blink onset. Returns the
+    frame iterator and the blink onset times (the truth).
+    """
+    rng = np.random.default_rng(seed)
+    onsets, durs = [], []
+    t0 = 1.0
+    while t0 < duration_s - 1.0:
+        onsets.append(t0)
+        durs.append(float(rng.uniform(0.15, 0.3)))
+        t0 += rate_s * float(rng.uniform(0.7, 1.3))
+    ap = rest_apertures_mm(geom)
+    closure = Injection(lid_upper_mm={s: 0.85 * 0.9 * ap[s] for s in SIDES},
+                        lid_lower_mm={s: 0.15 * 0.9 * ap[s] for s in SIDES})
+    pull = Injection(corner_mm={pull_side: (0.0, pull_mm)}) if pull_side else Injection()
+
+    def bump(t: float, start: float, dur: float) -> float:
+        u = (t - start) / dur
+        return float(np.sin(np.pi * u) ** 2) if 0 <= u <= 1 else 0.0
+
+    def frames() -> Iterator[tuple[float, np.ndarray]]:
+        warper = Warper(image, geom)
+        bank = [rng.normal(0, noise, image.shape).astype(np.float32) for _ in range(5)]
+        for i in range(int(round(duration_s * fps))):
+            t = i / fps
+            lid = max(bump(t, o, d) for o, d in zip(onsets, durs, strict=True))
+            cor = max(bump(t, o + pull_lag_s, d + 0.2) for o, d in zip(onsets, durs, strict=True))
+            inj = closure.scaled(round(lid, 2)) + pull.scaled(round(cor, 2))
+            frame = warper.apply(inj) if not inj.is_empty() else image
+            if noise:
+                frame = np.clip(frame + bank[i % len(bank)], 0, 255).astype(np.uint8)
+            yield t, frame
+
+    return frames(), onsets
