@@ -1,4 +1,4 @@
-"""Blink-locked coupling: injected blinks and corner pull in a real face, recovered on the right side."""
+"""Blink-locked coupling: injected blinks and a corner pull, recovered on the right side."""
 
 from __future__ import annotations
 
