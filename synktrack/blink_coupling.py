@@ -19,9 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from synktrack.epochs import EpochSettings, _runs, blinks_detect
-
-SIDES = ("left", "right")
+from synktrack.epochs import EpochSettings, blinks_detect, mask_runs
+from synktrack.measures.ids import SIDES
 
 
 class CouplingStatus(enum.Enum):
@@ -63,7 +62,7 @@ def blink_onsets(frames: pd.DataFrame, rest: np.ndarray,
                  settings: EpochSettings | None = None) -> np.ndarray:
     """Frame index where each detected blink starts (the first frame below the drop)."""
     mask, _ = blinks_detect(frames, rest, settings)
-    runs = _runs(mask)
+    runs = mask_runs(mask)
     # blinks_detect pads each blink by one frame; undo the padding at the start
     return np.array([a + 1 if a > 0 else a for a, _ in runs], dtype=int)
 

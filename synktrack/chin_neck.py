@@ -17,9 +17,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from synktrack.measures.ids import MOUTH_CORNER
+from synktrack.measures.ids import MOUTH_CORNER, SIDES
 
-SIDES = ("left", "right")
 REGIONS = tuple(f"{part}_{s}" for part in ("chin", "neck") for s in SIDES)
 LOWER_LIP, CHIN_TIP = 17, 152
 SIZE = 32  # region side after resampling (px)

@@ -58,7 +58,7 @@ def blinks_detect(frames: pd.DataFrame, rest_mask: np.ndarray,
     out = np.zeros(len(frames), bool)
     n = 0
     measured = np.isfinite(ap).all(axis=1)
-    for a, b in _runs(low):
+    for a, b in mask_runs(low):
         seen = (a == 0 or measured[a - 1]) and (b == len(low) or measured[b])
         if seen and t[b - 1] - t[a] <= s.blink_max_s:
             out[max(a - 1, 0) : min(b + 1, len(out))] = True
@@ -69,7 +69,7 @@ def blinks_detect(frames: pd.DataFrame, rest_mask: np.ndarray,
 def blink_bottoms(frames: pd.DataFrame, blink: np.ndarray) -> list[int]:
     """Frame of the smallest mean aperture in each blink of a :func:`blinks_detect` mask."""
     ap = frames[[f"eye_aperture_{side}_mm" for side in SIDES]].to_numpy().mean(axis=1)
-    return [a + int(np.nanargmin(ap[a:b])) for a, b in _runs(blink)]
+    return [a + int(np.nanargmin(ap[a:b])) for a, b in mask_runs(blink)]
 
 
 def rest_mask(frames: pd.DataFrame, protocol: Protocol) -> np.ndarray:
@@ -82,7 +82,7 @@ def rest_mask(frames: pd.DataFrame, protocol: Protocol) -> np.ndarray:
     return mask
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def mask_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, stop) index pairs of True runs."""
     padded = np.concatenate([[False], mask, [False]])
     edges = np.flatnonzero(np.diff(padded.astype(int)))
@@ -289,7 +289,7 @@ def epochs_auto(frames: pd.DataFrame, min_s: float = 0.8, ramp_level: float = 0.
     found: list[str] = []
     cursor = float(t[0])
     last = 0
-    runs = [(a, b) for a, b in _runs(active) if t[b - 1] - t[a] >= min_s]
+    runs = [(a, b) for a, b in mask_runs(active) if t[b - 1] - t[a] >= min_s]
     for k, (a, b) in enumerate(runs):
         movement = names[int(np.bincount(best[a:b], minlength=len(names)).argmax())]
         # Widen the run to the movement's onset and release, as a prompted step holds
