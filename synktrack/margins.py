@@ -299,17 +299,12 @@ class MarginFinder:
         up_w = dy[up_path, ci]
         lo_w = -dy[lo_path, ci] * sclera
         x_c = float(ic[0])
-        # Bridge the iris with the lid's own shape: the landmarks' lid curve, its height
-        # above the canthal line scaled to fit the traced sclera parts (the image decides
-        # how high the lid is; the landmarks only how its arc bends).
-        can = _apply(m, points_px[[e["outer"], e["inner"]]])
-        line = np.interp(cols, can[:, 0], can[:, 1]) if can[0, 0] < can[1, 0] \
-            else np.interp(cols, can[::-1, 0], can[::-1, 1])
-        line_c = float(np.interp(x_c, cols, line))
-        yu = line_c + _shape_fit(up_y - line, up_seed - line, up_w, sclera) \
-            * float(np.interp(x_c, cols, up_seed - line))
-        yl = line_c + _shape_fit(lo_y - line, lo_seed - line, lo_w, sclera) \
-            * float(np.interp(x_c, cols, lo_seed - line))
+        # Bridge the iris with the lid's own shape: the landmarks' lid curve, moved up or
+        # down to fit the traced sclera parts (the image decides how high the lid is; the
+        # landmarks only how its arc bends). A shift, not a height scale about the canthal
+        # line: where a lid runs close to that line a scale is ill-posed.
+        yu = float(np.interp(x_c, cols, up_seed)) + _shift_fit(up_y - up_seed, up_w, sclera)
+        yl = float(np.interp(x_c, cols, lo_seed)) + _shift_fit(lo_y - lo_seed, lo_w, sclera)
         yl = max(yl, yu)
         conf = min(float(np.mean(np.clip(up_w, 0, None))) / noise,
                    float(np.mean(np.clip(lo_w[sclera], 0, None))) / noise)
@@ -350,19 +345,19 @@ class MarginFinder:
         return _circle(edge)
 
 
-def _shape_fit(y: np.ndarray, shape: np.ndarray, w: np.ndarray, keep: np.ndarray) -> float:
-    """Scale ``a`` of ``shape`` that best fits ``y`` (weighted, robust) on ``keep``."""
+def _shift_fit(d: np.ndarray, w: np.ndarray, keep: np.ndarray) -> float:
+    """Weighted, robust mean of the offsets ``d`` on ``keep`` (0 without evidence)."""
     w = np.clip(w, 0.0, None) * keep
-    a = 1.0
+    shift = 0.0
     for _ in range(3):
-        den = float((w * shape * shape).sum())
-        if den <= 1e-9:
-            return a
-        a = float((w * shape * y).sum()) / den
-        resid = np.abs(y - a * shape)
+        total = float(w.sum())
+        if total <= 1e-9:
+            return shift
+        shift = float((w * d).sum()) / total
+        resid = np.abs(d - shift)
         med = float(np.median(resid[keep])) if keep.any() else 0.0
         w = w * (resid <= max(1.0, 2.5 * med))
-    return a
+    return shift
 
 
 def _curve_at(pts: np.ndarray, xs: np.ndarray) -> np.ndarray:
