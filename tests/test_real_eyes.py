@@ -158,3 +158,40 @@ def test_a_dip_next_to_unmeasured_frames_is_not_a_blink() -> None:
                            "eye_aperture_right_mm": ap})
     mask, n = blinks_detect(frames, np.ones(60, bool))
     assert n == 1 and mask[21] and not mask[45]
+
+
+@pytest.mark.slow
+def test_margins_found_in_the_image_follow_blind_hand_margins(shared_dir: Path,
+                                                              model_path: Path) -> None:
+    """Aperture at the pupil column on the 32 London eyes (16 photos), in inter-pupil units.
+
+    The truth is this project's blind hand annotation (``benchmarks/data``). Measured: r
+    0.86, the image margins inside the hand ones by about 2 px per lid (the traced edge
+    sits a little inside the lash line and the lower rim).
+    """
+    import cv2
+    import pandas as pd
+
+    from synktrack.fidelity import landmark_frames
+    from synktrack.margins import MarginFinder
+
+    hand = pd.read_csv(ROOT / "benchmarks" / "data" / "london_lids.csv", dtype={"subject": str})
+    finder = MarginFinder()
+    truth, found = [], []
+    for (subject, expression), h in hand.groupby(["subject", "expression"]):
+        path = shared_dir / "media" / "images" / f"london__{subject}_{expression}.jpg"
+        rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+        pts = landmark_frames([rgb], model_path).landmarks_px()[0, :, :2]
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        h = h.set_index("eye")
+        ipd_hand = abs(h.loc["left", "pupil_x"] - h.loc["right", "pupil_x"])
+        ipd_tool = float(np.linalg.norm(pts[468] - pts[473]))
+        for label in ("right", "left"):
+            m = finder.find(rgb[:, :, 1], gray, pts, label)
+            assert m is not None
+            truth.append(h.loc[label, "aperture_mean"] / ipd_hand)
+            found.append(m.aperture_px / ipd_tool)
+    t, f = np.asarray(truth), np.asarray(found)
+    assert len(t) == 32
+    assert np.corrcoef(t, f)[0, 1] >= 0.83
+    assert abs(np.median(f / t) - 1.0) <= 0.2  # measured 0.85: inside the hand margins
