@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from synktrack.landmarks import FaceResult, Landmarker, Recording, RecordingBuilder, to_pixels
+from synktrack.measures.pose import yaw_pitch_roll
 from synktrack.mesh_mirror import symmetrise
 from synktrack.refine import ImageRefiner, RefineSettings
 
@@ -45,6 +46,7 @@ class ClipTracker:
         self.builder = RecordingBuilder(capacity)
         self.reference: int | None = None
         self._blink_idx: list[int] | None = None
+        self.mirror_matrix: np.ndarray | None = None
 
     def __enter__(self) -> ClipTracker:
         return self
@@ -59,12 +61,15 @@ class ClipTracker:
         """(478, 2) flip-symmetric minus the model's landmarks of this frame, pixels.
 
         A second landmarker (the clip's own keeps its tracking state), used once.
+        Also keeps the mirror image's pose (``mirror_matrix``): the reference
+        frame's foreshortening is the mean of both, so it is flip-symmetric too.
         """
         assert face.landmarks is not None
         with Landmarker(self._model_path, max_faces=self._max_faces) as mirror:
             flipped = mirror.process(np.ascontiguousarray(image[:, ::-1]), 0.0)
         if flipped.landmarks is None:
             return None
+        self.mirror_matrix = flipped.matrix
         h, w = image.shape[:2]
         sym = symmetrise(face.landmarks, flipped.landmarks)
         return to_pixels(sym[:, :2], w, h) - to_pixels(face.landmarks[:, :2], w, h)
@@ -98,4 +103,7 @@ class ClipTracker:
         offset = self.refiner.mirror_offset
         if offset is not None and self.reference is not None:
             attrs["mirror_offset_px"] = np.round(offset, 4).tolist()
+            if self.mirror_matrix is not None:
+                attrs["mirror_pose_deg"] = np.round(
+                    yaw_pitch_roll(self.mirror_matrix[None], mirrored=True)[0], 4).tolist()
         return self.builder.build(attrs)

@@ -40,8 +40,9 @@ COLS = ["eye_aperture_left_mm", "eye_aperture_right_mm", "mouth_corner_left_x_mm
 @pytest.mark.parametrize("name", ["london__001_neutral.jpg", "london__025_smiling.jpg",
                                   "pyfeat__single_face.jpg", "skimage__astronaut.png"])
 def test_a_still_and_its_mirror_agree(shared_dir: Path, model_path: Path, name: str) -> None:
-    """Measured on 19 stills: eye <= 0.19 mm, mouth corner <= 0.5 mm (median 0.02 mm);
-    without the flip-symmetric reference: eye 1.0 mm, mouth 4.9 mm."""
+    """Measured on 27 stills: eye <= 0.14 mm, mouth corner <= 0.18 mm (median 0.02 mm);
+    without the flip-symmetric reference: eye 1.0 mm, mouth 4.9 mm; with flip-symmetric
+    landmarks but the model's own (one-sided) pose: mouth corner 0.51 mm."""
     import cv2
 
     from synktrack.fidelity import landmark_frames
@@ -58,4 +59,4 @@ def test_a_still_and_its_mirror_agree(shared_dir: Path, model_path: Path, name: 
                          mirrored=True, settings=quality)
     diff = (a[COLS].iloc[0] - b[COLS].iloc[0]).abs()
     assert diff[COLS[:2]].max() <= 0.3, diff
-    assert diff[COLS[2:]].max() <= 0.6, diff
+    assert diff[COLS[2:]].max() <= 0.3, diff

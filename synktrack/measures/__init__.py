@@ -117,11 +117,29 @@ def head_frame_of(rec: Recording, mirrored: bool = False, refined: bool = True) 
     if ref is None:
         nan = np.full(rec.n_frames, np.nan)
         return HeadFrame(np.full_like(pts, np.nan), nan)
-    ypr = yaw_pitch_roll(rec.matrix[ref : ref + 1])[0]
-    cosines = (float(np.cos(np.radians(ypr[0]))), float(np.cos(np.radians(ypr[1]))))
     offset = rec.attrs.get("mirror_offset_px") if refined else None
-    return head_frame(pts, rec.to_ref, int(ref), rec.width, mirrored, cosines,
+    return head_frame(pts, rec.to_ref, int(ref), rec.width, mirrored, _foreshortening(rec),
                       None if offset is None else np.asarray(offset, dtype=np.float64))
+
+
+def _foreshortening(rec: Recording) -> tuple[float, float]:
+    """cos(yaw) and cos(pitch) of the reference frame.
+
+    Where the reference was also landmarked mirrored (``attrs["mirror_pose_deg"]``),
+    the mean over both poses: the model's pose is not flip-symmetric either, and
+    cos(pitch) scales every vertical distance.
+    """
+    ref = int(rec.attrs["reference_frame"])
+    poses = [yaw_pitch_roll(rec.matrix[ref : ref + 1])[0]]
+    mirror = rec.attrs.get("mirror_pose_deg")
+    if mirror is not None:
+        poses.append(np.asarray(mirror, dtype=np.float64))
+    cos = np.cos(np.radians(np.array(poses)[:, :2]))
+    cos = cos[np.isfinite(cos).all(axis=1)]
+    if not len(cos):
+        return float("nan"), float("nan")
+    mean = cos.mean(axis=0)
+    return float(mean[0]), float(mean[1])
 
 
 def _jitter_px(points: np.ndarray) -> np.ndarray:
@@ -241,9 +259,7 @@ def _margins_head(rec: Recording, mirrored: bool) -> np.ndarray:
         return np.full((n, 2, 2, 2), np.nan)
     pts = np.concatenate([rec.landmarks_px()[:, :, :2], rec.eye_margins.reshape(n, 4, 2)],
                          axis=1)
-    ypr = yaw_pitch_roll(rec.matrix[ref : ref + 1])[0]
-    cosines = (float(np.cos(np.radians(ypr[0]))), float(np.cos(np.radians(ypr[1]))))
-    hf = head_frame(pts, rec.to_ref, int(ref), rec.width, mirrored, cosines)
+    hf = head_frame(pts, rec.to_ref, int(ref), rec.width, mirrored, _foreshortening(rec))
     return hf.points[:, -4:].reshape(n, 2, 2, 2)
 
 
