@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 MEDIA = SHARED / "media"
 HAND = ROOT / "benchmarks" / "data" / "london_lids.csv"
+HAND_2 = ROOT / "benchmarks" / "data" / "london_lids_2.csv"  # a second blind annotator
 LONDON = ("001", "004", "005", "006", "021", "024", "025", "042")
 # FRL template points, by the patient's side (the image-left eye is the patient's right).
 TEM = {"right": {"iris": range(2, 10), "canthi": (18, 22), "up": 20, "lo": 29},
@@ -119,12 +120,29 @@ def annotated_eyes(model: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def hand_lids() -> pd.DataFrame:
+    """Both blind annotations, one row per photo and eye (patient's side).
+
+    ``aperture_mean`` and ``pupil_x`` are the first annotator's, ``aperture_b`` and
+    ``pupil_x_b`` the second's (image-left eye = the patient's right).
+    """
+    a = pd.read_csv(HAND, dtype={"subject": str})
+    b = pd.read_csv(HAND_2)
+    b["subject"] = b.photo.str.slice(8, 11)
+    b["expression"] = b.photo.str.slice(12)
+    b["eye"] = b.eye_imgside.map({"imgleft": "right", "imgright": "left"})
+    b["aperture_b"] = (b.lower_y_1 + b.lower_y_2 - b.upper_y_1 - b.upper_y_2) / 2
+    b = b.rename(columns={"pupil_x": "pupil_x_b"})
+    return a.merge(b[["subject", "expression", "eye", "pupil_x_b", "aperture_b"]],
+                   on=["subject", "expression", "eye"], validate="one_to_one")
+
+
 def smile_narrowing(model: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-eye smile narrowing (%), and absolute apertures (% of the inter-pupil distance):
     blind hand annotation, tool and landmarks."""
     from synktrack.measures.ids import EYE
 
-    hand = pd.read_csv(HAND, dtype={"subject": str})
+    hand = hand_lids()
     rows: list[dict] = []
     apertures: list[dict] = []
     for subject in LONDON:
@@ -134,9 +152,10 @@ def smile_narrowing(model: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         stills = {x: analyse([imgs[x]], model) for x in imgs}
         pair, _ = analyse([imgs["neutral"], imgs["smiling"]], model)
         for side in ("right", "left"):
-            def ratio(x: str, side: str = side, h: pd.DataFrame = h) -> float:
-                ipd = abs(h.loc[(x, "left"), "pupil_x"] - h.loc[(x, "right"), "pupil_x"])
-                return float(h.loc[(x, side), "aperture_mean"]) / float(ipd)
+            def ratio(x: str, side: str = side, h: pd.DataFrame = h, who: str = "") -> float:
+                px, ap = ("pupil_x_b", "aperture_b") if who == "2" else ("pupil_x", "aperture_mean")
+                ipd = abs(h.loc[(x, "left"), px] - h.loc[(x, "right"), px])
+                return float(h.loc[(x, side), ap]) / float(ipd)
 
             def lm_ratio(x: str, side: str = side, stills: dict = stills) -> float:
                 pts = stills[x][1].landmarks_px()[0, :, :2]  # type: ignore[attr-defined]
@@ -153,13 +172,14 @@ def smile_narrowing(model: str) -> tuple[pd.DataFrame, pd.DataFrame]:
                 k = float(df_x.attrs["mm_per_px"])
                 apertures.append({
                     "subject": subject, "eye": side, "expression": x,
-                    "hand": 100 * ratio(x),
+                    "hand": 100 * ratio(x), "hand_2": 100 * ratio(x, who="2"),
                     "tool": 100 * float(df_x[col].iloc[0]) / k / ipd_px,
                     "margins": 100 * float(df_x[mcol].iloc[0]) / k / ipd_px,
                     "landmarks": 100 * lm_ratio(x)})
             rows.append({
                 "subject": subject, "eye": side,
                 "hand_pct": 100 * (1 - ratio("smiling") / ratio("neutral")),
+                "hand_2_pct": 100 * (1 - ratio("smiling", who="2") / ratio("neutral", who="2")),
                 "landmarks_pct": 100 * (1 - lm_ratio("smiling") / lm_ratio("neutral")),
                 "tool_stills_pct": 100 * (1 - stills["smiling"][0][col].iloc[0]
                                           / stills["neutral"][0][col].iloc[0]),
@@ -200,15 +220,24 @@ def main(argv: list[str] | None = None) -> int:
     smiles, apertures = smile_narrowing(model)
     print("\nAperture vs the blind hand-placed margins (London, 32 eyes; % of the inter-pupil "
           "distance, so no scale enters)")
-    print(table(apertures.hand, {"tool eye_aperture": apertures.tool,
-                                 "margins found in the image": apertures.margins,
-                                 "raw landmarks": apertures.landmarks}).round(3))
-    print("\nSmile narrowing per eye vs the blind hand annotation (percentage points)")
-    print(table(smiles.hand_pct, {
-        "tool, pair as a clip": smiles.tool_pair_pct,
-        "tool, stills": smiles.tool_stills_pct,
-        "margins found in the image, stills": smiles.margins_stills_pct,
-        "raw landmarks": smiles.landmarks_pct}).round(3))
+    for who, truth in (("annotator 1", apertures.hand), ("annotator 2", apertures.hand_2)):
+        print(f"-- {who}")
+        print(table(truth, {"tool eye_aperture": apertures.tool,
+                            "margins found in the image": apertures.margins,
+                            "raw landmarks": apertures.landmarks}).round(3))
+    print("-- the two annotators against each other (annotator 2 as 'tool')")
+    print(table(apertures.hand, {"annotator 2": apertures.hand_2}).round(3))
+    print("\nSmile narrowing per eye vs the blind hand annotations (percentage points)")
+    smiles["hand_mean_pct"] = (smiles.hand_pct + smiles.hand_2_pct) / 2
+    tools = {"tool, pair as a clip": smiles.tool_pair_pct, "tool, stills": smiles.tool_stills_pct,
+             "margins found in the image, stills": smiles.margins_stills_pct,
+             "raw landmarks": smiles.landmarks_pct}
+    for who, col in (("annotator 1", "hand_pct"), ("annotator 2", "hand_2_pct"),
+                     ("mean of the two", "hand_mean_pct")):
+        print(f"-- {who}")
+        print(table(smiles[col], tools).round(3))
+    print("-- the two annotators against each other: the ceiling any measure can show here")
+    print(table(smiles.hand_pct, {"annotator 2": smiles.hand_2_pct}).round(3))
     print("\nper eye:\n" + smiles.round(1).to_string(index=False))
     if args.csv:
         pd.concat([eyes.assign(table="annotated"), smiles.assign(table="smiles")]).to_csv(
