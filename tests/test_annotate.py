@@ -5,6 +5,8 @@ that keep every other output."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -318,3 +320,139 @@ def test_video_width_is_even_and_bounded() -> None:
     assert A.video_width(1920) == A.MAX_WIDTH
     assert A.video_width(701) == 700
     assert A.video_width(777) % 2 == 0
+
+
+# ---------------------------------------------------------------------------- end to end
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def annotated_run(media_dir: Path, model_path: Path,
+                  tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """``synktrack analyze CLIP --protocol quick-check --annotated-video`` on a short real
+    clip (72 frames), through the installed console script."""
+    from cli_tools import run_cli
+
+    clip = media_dir / "videos" / "pyfeat__single_face.mp4"
+    out = tmp_path_factory.mktemp("annotated") / "out"
+    proc = run_cli("analyze", clip, "--protocol", "quick-check", "--out", out,
+                   "--annotated-video", env={"SYNKTRACK_MODEL": str(model_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert "annotated video:" in proc.stderr and "error" not in proc.stderr
+    return clip, out
+
+
+def _decoded(path: Path) -> tuple[int, tuple[int, int], str, str, np.ndarray]:
+    import av
+
+    with av.open(str(path)) as c:
+        st = c.streams.video[0]
+        pics = [f.to_ndarray(format="rgb24") for f in c.decode(st)]
+        return (len(pics), (pics[0].shape[1], pics[0].shape[0]), st.codec_context.name,
+                st.codec_context.pix_fmt, pics[len(pics) // 2])
+
+
+@pytest.mark.slow
+def test_cli_annotated_video_has_every_frame_of_the_clip(annotated_run: tuple[Path, Path]
+                                                         ) -> None:
+    import av
+
+    clip, out = annotated_run
+    with av.open(str(clip)) as c:  # the clip's own frame count and size, decoded afresh
+        src = [f for f in c.decode(c.streams.video[0])]
+        src_n, src_w = len(src), src[0].width
+    n, (w, h), codec, pix, middle = _decoded(out / "annotated.mp4")
+    assert src_n == 72 and n == src_n
+    assert codec == "h264" and pix == "yuv420p" and w % 2 == 0 and h % 2 == 0
+    assert w == A.video_width(src_w) and h > w * 360 / 640  # the picture plus the traces
+    session = json.loads((out / "session.json").read_text())
+    made = session["annotated_video"]
+    assert made["file"] == "annotated.mp4" and made["frames"] == n
+    assert (made["width"], made["height"]) == (w, h)
+    # the patient's sides are drawn: blue (left) and orange (right) pixels in the picture
+    pic = middle[A.header_height(None, w):h - A.panel_height()]
+    for side in ("left", "right"):
+        near = (np.abs(pic.astype(int) - A.SIDE_RGB[side]).max(axis=2) < 40).sum()
+        assert near > 30, side
+    for name in ("frames.csv", "landmarks.npz", "session.csv", "summary.png"):
+        assert (out / name).is_file()
+
+
+@pytest.mark.slow
+def test_cli_without_the_flag_writes_no_video_and_removes_an_old_one(
+        annotated_run: tuple[Path, Path], model_path: Path, tmp_path: Path) -> None:
+    from cli_tools import run_cli
+
+    clip, out = annotated_run
+    env = {"SYNKTRACK_MODEL": str(model_path)}
+    fresh = tmp_path / "fresh"
+    proc = run_cli("analyze", clip, "--max-frames", "10", "--out", fresh, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert not (fresh / "annotated.mp4").exists() and "annotated" not in proc.stderr
+    assert "annotated_video" not in json.loads((fresh / "session.json").read_text())
+    again = tmp_path / "again"
+    shutil.copytree(out, again)
+    proc = run_cli("analyze", clip, "--max-frames", "10", "--out", again, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert not (again / "annotated.mp4").exists()  # the folder holds one run
+
+
+@pytest.mark.slow
+def test_cli_failed_video_is_one_line_exit_5_and_keeps_the_outputs(
+        media_dir: Path, model_path: Path, tmp_path: Path) -> None:
+    """No H.264 encoder (a PyAV built without one): exit 5, one error line, outputs kept."""
+    import subprocess
+    import sys
+
+    clip = media_dir / "videos" / "pyfeat__single_face.mp4"
+    out = tmp_path / "out"
+    code = ("import sys; import synktrack.annotate as a; a.CODECS = ('no-such-encoder',); "
+            "from synktrack.cli import main; sys.argv = ['synktrack'] + sys.argv[1:]; main()")
+    proc = subprocess.run([sys.executable, "-c", code, "analyze", str(clip), "--max-frames",
+                           "10", "--out", str(out), "--annotated-video"],
+                          capture_output=True, text=True, check=False, timeout=300,
+                          env={**os.environ, "SYNKTRACK_MODEL": str(model_path)})
+    from cli_tools import assert_one_line_error
+
+    line = assert_one_line_error(proc, 5)
+    assert "annotated video not written: no H.264 encoder" in line and str(out) in line
+    assert {p.name for p in out.iterdir()} == {"frames.csv", "landmarks.npz", "session.json",
+                                               "summary.png"}
+    assert "no H.264 encoder" in json.loads((out / "session.json").read_text())[
+        "annotated_video"]["error"]
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_annotated_video_plays_in_chromium(annotated_run: tuple[Path, Path],
+                                           tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is absent: install the Debian package `chromium`")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    _, out = annotated_run
+    shutil.copy(out / "annotated.mp4", tmp_path / "annotated.mp4")
+    page_file = tmp_path / "play.html"
+    page_file.write_text('<!doctype html><video id="v" muted playsinline '
+                         'src="annotated.mp4"></video>')
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM),
+                                    args=["--no-sandbox", "--disable-gpu",
+                                          "--autoplay-policy=no-user-gesture-required"])
+        try:
+            page = browser.new_page()
+            page.goto(page_file.as_uri())
+            page.wait_for_function("document.getElementById('v').readyState >= 2",
+                                   timeout=20000)
+            meta = page.evaluate("(() => { const v = document.getElementById('v'); return "
+                                 "{d: v.duration, w: v.videoWidth, h: v.videoHeight, "
+                                 "e: v.error && v.error.code}; })()")
+            page.evaluate("document.getElementById('v').play()")
+            page.wait_for_function("document.getElementById('v').currentTime > 0.5",
+                                   timeout=20000)
+            page.screenshot(path=str(tmp_path / "playing.png"))
+        finally:
+            browser.close()
+    n, (w, h), *_ = _decoded(out / "annotated.mp4")
+    assert meta["e"] is None and (meta["w"], meta["h"]) == (w, h)
+    assert abs(meta["d"] - 72 / 30.0) < 0.1  # the clip's 2.4 s
