@@ -386,8 +386,9 @@ def draw_panel(width: int, traces: Traces, i: int) -> np.ndarray:
             now = v[i]
             values.append((side, now))
         for k, (side, now) in enumerate(values):
-            text = f"{SIDE_TAG[side]} " + ("  -" if not np.isfinite(now) else f"{now:+.1f}"
-                                           if n else f"{now:.1f}")
+            shown = round(float(now), 1) + 0.0  # never "-0.0"
+            text = f"{SIDE_TAG[side]} " + ("  -" if not np.isfinite(now) else f"{shown:+.1f}"
+                                           if n else f"{shown:.1f}")
             _text(img, text, (x1 + 4, y_top + 30 + 16 * k), 0.42, SIDE_RGB[side], 1)
     xc = int(round(float(xs(t_now))))
     cv2.line(img, (xc, 16), (xc, len(traces.series) * STRIP_H - 6), (90, 90, 90), 1)
@@ -610,3 +611,50 @@ def write_annotated_video(path: str | os.PathLike[str], source: str | os.PathLik
     return {"file": path.name, "frames": written, "width": out_size[0], "height": out_size[1],
             "codec": f"H.264 ({codec}), yuv420p, faststart", "seconds": round(seconds, 3),
             "ms_per_frame": round(1000 * seconds / max(written, 1), 2)}
+
+
+# ---------------------------------------------------------------------------- a stored session
+
+
+def protocol_of(data: dict[str, Any] | None) -> Protocol | None:
+    """The protocol as run, from ``session.json`` → ``protocol`` (None if absent)."""
+    if not data or not data.get("steps"):
+        return None
+    steps = tuple(Step(str(s["movement"]), float(s["duration_s"]), str(s.get("prompt", "")),
+                       float(s.get("start_s", 0.0))) for s in data["steps"])
+    return Protocol(str(data.get("name", "")), int(data.get("version", 1)), steps)
+
+
+def annotate_folder(folder: str | os.PathLike[str], source: str | os.PathLike[str], *,
+                    progress: Progress | None = None) -> Path:
+    """Write ``folder/annotated.mp4`` for an output folder of an earlier run.
+
+    Reads the run's ``landmarks.npz``, ``frames.csv`` and ``session.json``
+    (protocol, mirrored) and re-decodes ``source``. The file is written to a
+    temporary name and renamed into place; an existing one is kept as it is.
+
+    Raises
+    ------
+    AnnotationError
+        The folder is not a complete run, or the video cannot be made.
+    """
+    import json
+
+    from synktrack.atomic import atomic_path
+    from synktrack.landmarks import load_recording
+
+    folder = Path(folder)
+    target = folder / ANNOTATED_MP4
+    if target.is_file():
+        return target
+    try:
+        session = json.loads((folder / "session.json").read_text(encoding="utf-8"))
+        frames = pd.read_csv(folder / "frames.csv")
+        rec = load_recording(folder)
+    except (OSError, ValueError, InputError) as err:
+        raise AnnotationError(f"{folder} holds no complete analysis to annotate ({err})") from err
+    mirrored = bool(session.get("settings", {}).get("mirrored", False))
+    with atomic_path(target) as tmp:
+        write_annotated_video(tmp, source, rec, frames, protocol=protocol_of(
+            session.get("protocol")), mirrored=mirrored, progress=progress)
+    return target
