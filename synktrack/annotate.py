@@ -186,20 +186,19 @@ def _ipt(p: Any) -> tuple[int, int]:
 
 def _dashed(img: np.ndarray, pts: np.ndarray, color: tuple[int, int, int], thickness: int,
             dash: float = 7.0) -> None:
-    """A dashed polyline (on/off every ``dash`` px of its length)."""
+    """A dashed polyline (on/off every ``dash`` px of its length), drawn in one call."""
     if len(pts) < 2:
         return
     seg = np.diff(pts, axis=0)
     length = np.concatenate([[0.0], np.cumsum(np.hypot(seg[:, 0], seg[:, 1]))])
-    total = float(length[-1])
-    s = 0.0
-    while s < total:
-        e = min(s + dash, total)
-        ts = np.linspace(s, e, 4)
-        part = np.stack([np.interp(ts, length, pts[:, 0]), np.interp(ts, length, pts[:, 1])], 1)
-        cv2.polylines(img, [np.round(part).astype(np.int32)], False, color, thickness,
-                      cv2.LINE_AA)
-        s += 2 * dash
+    step = dash / 3
+    n_on = int(length[-1] // (2 * dash)) + 1
+    # each dash: 4 samples over [2 k dash, 2 k dash + dash], clipped to the line's length
+    at = np.minimum((2 * dash * np.arange(n_on))[:, None] + step * np.arange(4)[None, :],
+                    length[-1])
+    xy = np.stack([np.interp(at, length, pts[:, 0]), np.interp(at, length, pts[:, 1])], axis=2)
+    cv2.polylines(img, list(np.round(xy).astype(np.int32)), False, color, thickness,
+                  cv2.LINE_AA)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -217,7 +216,7 @@ def draw_picture(image: np.ndarray, marks: FrameMarks, width: int) -> np.ndarray
     k = width / w
     height = max(2, int(round(h * k / 2)) * 2)
     out = cv2.resize(image, (width, height),
-                     interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
+                     interpolation=cv2.INTER_AREA if k < 0.5 else cv2.INTER_LINEAR)
     if not marks.present:
         _text(out, "no face", (10, 30), 0.8, (255, 255, 255), 2, outline=True)
         return out
