@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synktrack.annotate import ANNOTATED_MP4
 from synktrack.atomic import atomic_files, check_writable, write_json
 from synktrack.epochs import (
     blinks_detect,
@@ -48,6 +47,7 @@ EPOCHS_CSV = "epochs.csv"
 SESSION_CSV = "session.csv"
 SESSION_JSON = "session.json"
 SUMMARY_PNG = "summary.png"
+ANNOTATED_MP4 = "annotated.mp4"  # only with --annotated-video (synktrack.annotate)
 # Every file one run writes into its output folder; session.json (last) marks a complete run.
 RUN_FILES = (FRAMES_CSV, CONTAINER_NAME, EPOCHS_CSV, SESSION_CSV, SUMMARY_PNG, ANNOTATED_MP4,
              SESSION_JSON)

@@ -11,7 +11,8 @@ Drawing is pure (:func:`marks_of`, :func:`draw_picture`, :func:`draw_panel`,
 :func:`compose`): a frame and its per-frame data in, a new picture out.
 :func:`write_annotated_video` re-decodes the source, draws every frame and
 encodes H.264 (yuv420p, even size, ``faststart``) with PyAV; nothing here runs
-unless an annotated video is asked for.
+unless an annotated video is asked for: :mod:`synktrack.analyze` imports this module
+only then.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from synktrack.landmarks import EYE_ORDER, Recording
 from synktrack.measures.ids import EYE, MOUTH_CORNER, SIDES, side_ids
 from synktrack.protocol import Protocol, Step
 
-ANNOTATED_MP4 = "annotated.mp4"
 MIN_WIDTH, MAX_WIDTH = 640, 960  # picture width in the video (px)
 WINDOW_S = 10.0  # time span of the live traces
 NOW_AT = 0.8  # where "now" sits in the trace window once it scrolls
@@ -639,6 +639,7 @@ def annotate_folder(folder: str | os.PathLike[str], source: str | os.PathLike[st
     """
     import json
 
+    from synktrack.analyze import ANNOTATED_MP4
     from synktrack.atomic import atomic_path
     from synktrack.landmarks import load_recording
 

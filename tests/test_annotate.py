@@ -456,3 +456,30 @@ def test_annotated_video_plays_in_chromium(annotated_run: tuple[Path, Path],
     n, (w, h), *_ = _decoded(out / "annotated.mp4")
     assert meta["e"] is None and (meta["w"], meta["h"]) == (w, h)
     assert abs(meta["d"] - 72 / 30.0) < 0.1  # the clip's 2.4 s
+
+
+def test_the_default_path_does_no_video_work(tmp_path: Path) -> None:
+    """Without the flag the annotate module is not even imported, and no video is written."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    code = f"""
+import sys
+from synktrack.analyze import analyze_recording
+from synktrack.errors import NoFaceError
+from synktrack.landmarks import Recording, empty_arrays
+arr = empty_arrays(4)
+arr["time_s"][:] = [0.0, 0.04, 0.08, 0.12]
+rec = Recording(**arr, blendshape_names=(), attrs={{"width": 64, "height": 48}})
+try:
+    analyze_recording(rec, {str(out)!r})
+except NoFaceError:
+    pass
+print("synktrack.annotate" in sys.modules)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "session.json").is_file() and not (out / "annotated.mp4").exists()
+    assert proc.stdout.strip().splitlines()[-1] == "False"

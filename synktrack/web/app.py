@@ -252,7 +252,7 @@ class CheckApp:
 
     def annotated_file(self, session_id: object) -> Path:
         """The annotated video of a session of this run, once made."""
-        from synktrack.annotate import ANNOTATED_MP4
+        from synktrack.analyze import ANNOTATED_MP4
 
         path = self._kept_session(session_id) / ANNOTATED_MP4
         if not path.is_file():
