@@ -230,8 +230,15 @@ def draw_picture(image: np.ndarray, marks: FrameMarks, width: int) -> np.ndarray
             continue
         p0, p1 = _ipt((box.x0 * k, box.y0 * k)), _ipt((box.x1 * k, box.y1 * k))
         cv2.rectangle(out, p0, p1, SIDE_RGB[side], th, cv2.LINE_AA)
-        _text(out, f"{part} {SIDE_TAG[side]}", (p0[0] + 3, p0[1] + 15), 0.42, SIDE_RGB[side],
-              1, outline=True)
+        # the label outside the box, away from the other side's box (they touch at the midline)
+        label = f"{part} {SIDE_TAG[side]}"
+        twin = marks.regions[f"{part}_{'right' if side == 'left' else 'left'}"]
+        ly = (p0[1] + p1[1]) // 2 + 5
+        if box.x0 + box.x1 >= twin.x0 + twin.x1:
+            lx = p1[0] + 4
+        else:
+            lx = p0[0] - 4 - _text_width(label, 0.42)
+        _text(out, label, (lx, ly), 0.42, SIDE_RGB[side], 1, outline=True)
     if hidden:
         _text(out, "not in the picture: " + ", ".join(hidden), (8, height - 8), 0.45,
               (235, 235, 235), 1, outline=True)
@@ -241,7 +248,7 @@ def draw_picture(image: np.ndarray, marks: FrameMarks, width: int) -> np.ndarray
         cv2.polylines(out, [cont], True, CONTOUR_RGB, 1, cv2.LINE_AA)
         cx, cy, r = marks.iris[side]
         if np.isfinite([cx, cy, r]).all():
-            cv2.circle(out, _ipt((cx * k, cy * k)), max(2, int(round(r * k))), color, th,
+            cv2.circle(out, _ipt((cx * k, cy * k)), max(2, int(round(r * k))), color, max(2, th),
                        cv2.LINE_AA)
         lids = marks.lids[side] * k
         half = max(4, int(round(0.012 * width)))
