@@ -27,7 +27,7 @@ from synktrack.epochs import (
     movements_missing,
     rest_mask,
 )
-from synktrack.errors import InputError, NoFaceError, OutputError
+from synktrack.errors import InputError, NoFaceError, OutputError, SynktrackError
 from synktrack.history import append_session, check_history
 from synktrack.indices import METHODS, epochs_analyze, session_indices
 from synktrack.io.video import FrameSource, file_sha256, open_source
@@ -47,8 +47,10 @@ EPOCHS_CSV = "epochs.csv"
 SESSION_CSV = "session.csv"
 SESSION_JSON = "session.json"
 SUMMARY_PNG = "summary.png"
+ANNOTATED_MP4 = "annotated.mp4"  # only with --annotated-video (synktrack.annotate)
 # Every file one run writes into its output folder; session.json (last) marks a complete run.
-RUN_FILES = (FRAMES_CSV, CONTAINER_NAME, EPOCHS_CSV, SESSION_CSV, SUMMARY_PNG, SESSION_JSON)
+RUN_FILES = (FRAMES_CSV, CONTAINER_NAME, EPOCHS_CSV, SESSION_CSV, SUMMARY_PNG, ANNOTATED_MP4,
+             SESSION_JSON)
 EYE_MEASURE = "image_lids"  # eye aperture from lid margins found in the image
 
 Progress = Callable[[int, int | None], None]
@@ -146,6 +148,7 @@ def analyze_clip(
     settings: MeasureSettings | None = None,
     progress: Progress | None = None,
     announce: Callable[[str], None] | None = None,
+    annotated_video: bool = False,
 ) -> AnalysisResult:
     """Analyse one recording and write its outputs.
 
@@ -179,6 +182,10 @@ def analyze_clip(
         Called with (frames done, frames expected) after each frame.
     announce
         Called once with where the model came from.
+    annotated_video
+        Also write ``annotated.mp4`` (the source re-decoded with the measures drawn,
+        see :mod:`synktrack.annotate`). If it fails, the other outputs are still
+        written and ``session.json`` → ``annotated_video.error`` says why.
 
     Returns
     -------
@@ -192,6 +199,9 @@ def analyze_clip(
         Outputs were written, but no frame had a face.
     """
     check_options(affected_side=affected_side, offset_s=offset_s, history=history)
+    if annotated_video and (camera or isinstance(video, int)):
+        raise InputError("--annotated-video needs a video file: a camera is not recorded; "
+                         "record to a file first, then analyse that file")
     check_writable(out_dir)
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise OutputError(f"--out {out_dir} is a file, not a folder: choose a folder for the "
@@ -218,6 +228,8 @@ def analyze_clip(
         subject=subject, session_date=session_date, history=history, mirrored=mirrored,
         model=resolved, settings=settings, input_info={**input_info, **status},
         snapshots=snaps,
+        annotate_source=None if not annotated_video or isinstance(video, int) else video,
+        annotate_progress=progress,
     )
 
 
@@ -293,11 +305,15 @@ def analyze_recording(
     settings: MeasureSettings | None = None,
     input_info: dict[str, Any] | None = None,
     snapshots: dict[str, tuple[int, np.ndarray]] | None = None,
+    annotate_source: str | os.PathLike[str] | None = None,
+    annotate_progress: Progress | None = None,
 ) -> AnalysisResult:
     """Measures, epochs, indices and outputs for an already landmarked recording.
 
     Used by :func:`analyze_clip`, by the weekly-check server (which landmarks
     while the patient records) and to re-run analysis from a saved container.
+    With ``annotate_source`` (the video the recording came from) it also writes
+    ``annotated.mp4`` among the run's files.
     """
     settings = settings or MeasureSettings()
     out = Path(out_dir)
@@ -358,9 +374,12 @@ def analyze_recording(
                        "was added (give --protocol to compute indices)")
     if notices:
         session["warnings"] = list(notices)
+    run_proto = proto if isinstance(proto, Protocol) else None
+    video = None if annotate_source is None else (lambda stage: _annotated(
+        stage, annotate_source, rec, frames, run_proto, mirrored, annotate_progress))
     files = write_outputs(out, rec, frames, session, epochs_table, row, summary=lambda stage: (
         _summary(stage, rec, frames, epochs_table, snapshots or {}, mirrored,
-                 proto if isinstance(proto, Protocol) else None, subject)))
+                 run_proto, subject)), video=video)
     if row is not None and history is not None:
         append_session(history, row)
         files["history"] = Path(history)
@@ -371,6 +390,16 @@ def analyze_recording(
                           f"; outputs written to {out} with face_present = 0. Check the face "
                           "is in view, lit and not too small")
     return result
+
+
+def _annotated(stage: Path, source: str | os.PathLike[str], rec: Recording,
+               frames: pd.DataFrame, proto: Protocol | None, mirrored: bool,
+               progress: Progress | None) -> dict[str, Any]:
+    """Write ``annotated.mp4`` into the staging folder (see :mod:`synktrack.annotate`)."""
+    from synktrack.annotate import write_annotated_video
+
+    return write_annotated_video(stage / ANNOTATED_MP4, source, rec, frames, protocol=proto,
+                                 mirrored=mirrored, progress=progress)
 
 
 def _summary(out: Path, rec: Recording, frames: pd.DataFrame, epochs: pd.DataFrame | None,
@@ -464,7 +493,8 @@ def _session(frames: pd.DataFrame, proto: Protocol, rec: Recording, session: dic
 def write_outputs(out: Path, rec: Recording, frames: pd.DataFrame, session: dict[str, Any],
                   epochs: pd.DataFrame | None = None,
                   row: dict[str, Any] | None = None,
-                  summary: Callable[[Path], Path] | None = None) -> dict[str, Path]:
+                  summary: Callable[[Path], Path] | None = None,
+                  video: Callable[[Path], dict[str, Any]] | None = None) -> dict[str, Path]:
     """Write every output file of one run; they replace the old run's files together.
 
     All files go to a staging folder first (:func:`synktrack.atomic.atomic_files`)
@@ -474,8 +504,12 @@ def write_outputs(out: Path, rec: Recording, frames: pd.DataFrame, session: dict
     always holds exactly one run. ``summary`` draws the summary figure into
     the staging folder; if it fails, the run goes on without it (a warning in
     ``session.json``), since a figure must never cost the measurements.
+    ``video`` writes ``annotated.mp4`` into the staging folder the same way and
+    returns what it wrote (``session.json`` → ``annotated_video``); if it fails,
+    ``annotated_video`` holds the one-line ``error`` instead and no video is left.
     """
     names = {"frames": FRAMES_CSV, "landmarks": CONTAINER_NAME}
+    interrupted = False
     if epochs is not None:
         names["epochs"] = EPOCHS_CSV
     if row is not None:
@@ -492,6 +526,16 @@ def write_outputs(out: Path, rec: Recording, frames: pd.DataFrame, session: dict
                 message = message.splitlines()[0]
                 session["input"].setdefault("warnings", []).append(message)
                 warnings.warn(message, stacklevel=2)
+        if video is not None:
+            try:
+                session["annotated_video"] = video(stage)
+                names["annotated_video"] = ANNOTATED_MP4
+            except (Exception, KeyboardInterrupt) as err:  # noqa: BLE001  a video must never
+                (stage / ANNOTATED_MP4).unlink(missing_ok=True)  # cost the measurements
+                interrupted = isinstance(err, KeyboardInterrupt)
+                text = "interrupted by the user" if interrupted else str(err) \
+                    if isinstance(err, SynktrackError) else f"{type(err).__name__}: {err}"
+                session["annotated_video"] = {"file": None, "error": text.splitlines()[0]}
         frames.to_csv(stage / FRAMES_CSV, index=False, float_format="%.4f")
         rec.save(stage / CONTAINER_NAME)
         if epochs is not None:
@@ -501,6 +545,8 @@ def write_outputs(out: Path, rec: Recording, frames: pd.DataFrame, session: dict
                 stage / SESSION_CSV, index=False, float_format="%.4f")
         names["session"] = SESSION_JSON
         write_json(stage / SESSION_JSON, session)
+    if interrupted:  # Ctrl-C while the video was drawn: the measurements are kept
+        raise KeyboardInterrupt
     return {key: out / name for key, name in names.items()}
 
 

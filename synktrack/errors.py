@@ -40,3 +40,13 @@ class OutputError(SynktrackError):
     exit_code = 4
     path: object = None
     errno: int | None = None
+
+
+class AnnotationError(SynktrackError):
+    """The annotated video could not be made; every other output was written.
+
+    The source is gone, unreadable or changed since it was analysed, or PyAV has
+    no H.264 encoder. ``session.json`` says why under ``annotated_video``.
+    """
+
+    exit_code = 5

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 # Exit codes documented in the README (synktrack.cli).
-DOCUMENTED_EXITS = {0, 2, 3, 4, 130}
+DOCUMENTED_EXITS = {0, 2, 3, 4, 5, 130}
 
 
 def synktrack_cmd() -> list[str]:

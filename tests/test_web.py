@@ -327,6 +327,46 @@ def test_client_never_names_a_file(running: Running, store: Path) -> None:
     assert not (store / "subjects" / "pat01" / "history.csv").exists()
 
 
+def test_annotated_video_only_for_a_kept_session_of_this_check(running: Running,
+                                                                tmp_path: Path) -> None:
+    """The page names a session id, never a file; the video is served to the token holder
+    only, whole or by byte range (so the <video> element can seek)."""
+    h = {"X-Synktrack-Token": running.token, "Content-Type": "application/json"}
+    for sid in ("../../etc", "", 3, None):
+        code, _, body = request(running.base + "/api/session/annotate",
+                                json.dumps({"session_id": sid}).encode(), h)
+        assert code == 400 and b"no session of this check" in body, sid
+    code, _, _ = request(running.base + "/api/session/annotated.mp4?id=x&t=" + running.token)
+    assert code == 400
+    folder = tmp_path / "sess"
+    folder.mkdir()
+    data = bytes(range(256)) * 40
+    (folder / "annotated.mp4").write_bytes(data)
+    app = running.server.app
+    app.summaries.append({"session_id": "s-not-kept", "video_kept": False,
+                          "session_dir": str(folder)})
+    app.summaries.append({"session_id": "s1", "video_kept": True, "session_dir": str(folder)})
+    url = running.base + "/api/session/annotated.mp4?id="
+    assert request(url + "s-not-kept&t=" + running.token)[0] == 400
+    assert request(url + "s1")[0] == 403  # no token
+    code, headers, body = request(url + "s1&t=" + running.token)
+    assert code == 200 and body == data and headers["Content-Type"] == "video/mp4"
+    assert headers["Accept-Ranges"] == "bytes"
+    code, headers, body = request(url + "s1&t=" + running.token, headers={"Range": "bytes=10-19"})
+    assert code == 206 and body == data[10:20]
+    assert headers["Content-Range"] == f"bytes 10-19/{len(data)}"
+    code, _, body = request(url + "s1&t=" + running.token, headers={"Range": "bytes=-5"})
+    assert code == 206 and body == data[-5:]
+    code, _, _ = request(url + "s1&t=" + running.token,
+                         headers={"Range": f"bytes={len(data) + 5}-"})
+    assert code == 416
+    # an existing video is served as it is; a missing source is one message, not a crash
+    (folder / "annotated.mp4").unlink()
+    code, _, body = request(running.base + "/api/session/annotate",
+                            json.dumps({"session_id": "s1"}).encode(), h)
+    assert code == 422 and b"no complete analysis" in body
+
+
 # ---------------------------------------------------------------------------- browser
 
 
@@ -439,6 +479,21 @@ def test_whole_check_in_chromium(store: Path, resolved: Any, fake_camera: Path,
             page.wait_for_selector("#screen-results:not([hidden])", timeout=120_000)
             page.wait_for_selector("#chart svg", timeout=10_000)
             _shot(page, shots, "5-results")
+            # the video was kept: the results screen offers the annotated video
+            page.wait_for_selector("#results-video:not([hidden])")
+            page.click("#btn-annotate")
+            page.wait_for_selector("#annotated:not([hidden])", timeout=180_000)
+            page.wait_for_function("document.getElementById('annotated').readyState >= 2",
+                                   timeout=30_000)
+            played = page.evaluate("""async () => {
+              const v = document.getElementById('annotated');
+              v.muted = true; await v.play();
+              await new Promise((r) => setTimeout(r, 1500));
+              return {t: v.currentTime, d: v.duration, w: v.videoWidth, h: v.videoHeight};
+            }""")
+            page.evaluate("document.getElementById('annotated').pause()")
+            page.locator("#results-video").scroll_into_view_if_needed()
+            _shot(page, shots, "5b-annotated-video")
             timing = page.evaluate("window.synktrack.timing")
             latency = (timing["resultsShown"] - timing["lastStepEnd"]) / 1000
             print(f"last prompt -> results on screen: {latency:.2f} s")
@@ -470,6 +525,15 @@ def test_whole_check_in_chromium(store: Path, resolved: Any, fake_camera: Path,
         assert (session / name).is_file(), name
     check = json.loads((session / "check.json").read_text())
     assert check["complete"] is True and check["video_kept"] is True
+    import av
+
+    from synktrack.landmarks import load_recording
+
+    with av.open(str(session / "annotated.mp4")) as c:
+        n_video = sum(1 for _ in c.decode(c.streams.video[0]))
+    assert n_video == load_recording(session).n_frames
+    assert played["t"] > 0.5 and played["w"] % 2 == 0 and played["h"] % 2 == 0
+    assert abs(played["d"] - float(load_recording(session).time_s[-1])) < 0.5
     assert not list((store / "subjects" / "pat01" / ".incoming").glob("*.webm"))
     assert latency < 15.0  # the benchmark tracks the 5 s goal on a quiet machine
 

@@ -10,6 +10,7 @@ code (see the README's exit-code table):
 2     bad input or usage (nothing written)
 3     no face in any frame (outputs written, marked face_present = 0)
 4     an output place cannot be written (earlier files untouched)
+5     ``analyze --annotated-video``: the video could not be made (other outputs written)
 130   interrupted (finished outputs kept)
 ====  =========================================================
 """

@@ -53,16 +53,25 @@ def analyze(
     history: Annotated[
         Path | None, typer.Option(help="History CSV to append this session's row to.")
     ] = None,
+    annotated_video: Annotated[
+        bool, typer.Option("--annotated-video",
+                           help="Also write OUT/annotated.mp4 (H.264, plays in a browser): every "
+                                "frame with the lid margins, irises, mouth corners and chin/neck "
+                                "regions drawn, the protocol step and prompt, and live traces "
+                                "per side. Re-decodes the video once more.")
+    ] = False,
 ) -> None:
     """Measure eye aperture, mouth corners and brows per frame, on the patient's own sides.
 
     Writes OUT/frames.csv (one row per frame, units in column names),
     OUT/landmarks.npz (all landmarks, to re-run analysis without the model) and
     OUT/session.json (provenance, settings, timings). With --protocol also
-    OUT/epochs.csv and OUT/session.csv (per-side synkinesis indices).
+    OUT/epochs.csv and OUT/session.csv (per-side synkinesis indices). With
+    --annotated-video also OUT/annotated.mp4; if it cannot be made, the other
+    outputs are kept and the exit code is 5.
     """
     from synktrack.analyze import analyze_clip
-    from synktrack.errors import InputError
+    from synktrack.errors import AnnotationError, InputError
 
     if video is None and camera is None:
         raise InputError("give a VIDEO file or --camera N (see `synktrack analyze --help`)")
@@ -73,7 +82,7 @@ def analyze(
                               progress=progress, announce=say, protocol=protocol,
                               offset_s=offset_s, affected_side=affected_side.value,
                               subject=subject, session_date=_date(session_date),
-                              history=history)
+                              history=history, annotated_video=annotated_video)
     s = result.session
     say(f"{s['counts']['frames']} frames, face in {s['counts']['face_frames']}, usable "
         f"{s['counts']['usable_frames']} ({s['timings']['frames_per_s']} frames/s)")
@@ -90,6 +99,13 @@ def analyze(
     if result.session_row is not None:
         print_indices(result.session_row, result.epochs)
     say(f"outputs: {result.out_dir}/")
+    made = s.get("annotated_video")
+    if made and made.get("file"):
+        say(f"annotated video: {result.out_dir / made['file']} ({made['frames']} frames, "
+            f"{made['ms_per_frame']} ms per frame)")
+    elif made:
+        raise AnnotationError(f"annotated video not written: {made['error']}; the other outputs "
+                              f"are in {result.out_dir}/")
 
 
 def _date(text: str | None) -> str | None:

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from synktrack.atomic import check_writable
@@ -83,6 +84,7 @@ class CheckApp:
         self.stopped = threading.Event()
         self.stop_reason = ""
         self._lock = threading.Lock()
+        self._annotate_lock = threading.Lock()
         self._started = time.monotonic()
         self._last_seen: float | None = None
         self._bye_at: float | None = None
@@ -225,3 +227,34 @@ class CheckApp:
 
     def history(self) -> dict[str, Any]:
         return history_json(history_path(self.subject), self.subject or "default")
+
+    # ------------------------------------------------------------------ annotated video
+
+    def _kept_session(self, session_id: object) -> Path:
+        """The folder of a session of this run whose video was kept (never a page's path)."""
+        for s in self.summaries:
+            if isinstance(session_id, str) and session_id and s.get("session_id") == session_id \
+                    and s.get("video_kept") and s.get("session_dir"):
+                return Path(s["session_dir"])
+        raise InputError("no session of this check with a kept video has that id")
+
+    def annotate(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Make (once) the annotated video of a session whose video was kept."""
+        from synktrack.annotate import annotate_folder
+        from synktrack.web.live import VIDEO_NAME
+
+        session_id = body.get("session_id")
+        folder = self._kept_session(session_id)
+        with self._annotate_lock:
+            annotate_folder(folder, folder / VIDEO_NAME)
+        self.say(f"synktrack: annotated video in {folder}")
+        return {"ok": True, "url": f"/api/session/annotated.mp4?id={session_id}"}
+
+    def annotated_file(self, session_id: object) -> Path:
+        """The annotated video of a session of this run, once made."""
+        from synktrack.analyze import ANNOTATED_MP4
+
+        path = self._kept_session(session_id) / ANNOTATED_MP4
+        if not path.is_file():
+            raise InputError("the annotated video is not made yet")
+        return path

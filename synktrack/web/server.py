@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from synktrack.errors import InputError, OutputError
+from synktrack.errors import InputError, OutputError, SynktrackError
 from synktrack.web.app import CheckApp
 
 MAX_JSON_BYTES = 64 * 1024
@@ -148,6 +148,50 @@ class CheckHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def _send_file(self, path: Any, ctype: str) -> None:
+        """A file, whole or the one byte range asked for (so a <video> can seek)."""
+        size = path.stat().st_size
+        start, end = 0, size - 1
+        ask = self.headers.get("Range", "")
+        ranged = ask.startswith("bytes=") and "," not in ask
+        if ranged:
+            lo, _, hi = ask[6:].strip().partition("-")
+            try:
+                if lo:
+                    start, end = int(lo), min(int(hi) if hi else size - 1, size - 1)
+                else:
+                    start = max(0, size - int(hi))
+            except ValueError:
+                ranged = False
+            if ranged and not 0 <= start <= end:
+                self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
+                self.send_header("Content-Range", f"bytes */{size}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if not ranged:
+                start, end = 0, size - 1
+        self.send_response(HTTPStatus.PARTIAL_CONTENT if ranged else HTTPStatus.OK)
+        for k, v in SECURITY_HEADERS.items():
+            self.send_header(k, v)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Length", str(end - start + 1))
+        if ranged:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            left = end - start + 1
+            while left > 0:
+                chunk = fh.read(min(left, 1 << 16))
+                if not chunk:
+                    break
+                self.wfile.write(chunk)
+                left -= len(chunk)
+
     def _json(self, code: int, obj: Any) -> None:
         self._send(code, json.dumps(_finite(obj), allow_nan=False, default=str).encode(),
                    "application/json")
@@ -238,7 +282,7 @@ class CheckHandler(BaseHTTPRequestHandler):
         app.touch()
         try:
             if method == "GET":
-                self._get(url.path)
+                self._get(url.path, query)
             else:
                 self._post(url.path, query)
         except InputError as err:
@@ -246,6 +290,9 @@ class CheckHandler(BaseHTTPRequestHandler):
         except OutputError as err:  # the store cannot be written: say so here and on the page
             print(f"synktrack: error: {err}", file=sys.stderr)
             self._error(HTTPStatus.INSUFFICIENT_STORAGE, str(err))
+        except SynktrackError as err:  # e.g. the annotated video could not be made
+            print(f"synktrack: error: {err}", file=sys.stderr)
+            self._error(HTTPStatus.UNPROCESSABLE_ENTITY, str(err))
         except (ConnectionError, TimeoutError):
             self.close_connection = True  # the page went away mid-answer
         except Exception as err:  # noqa: BLE001  answer the page, report here
@@ -253,7 +300,7 @@ class CheckHandler(BaseHTTPRequestHandler):
                   file=sys.stderr)
             self._error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
 
-    def _get(self, path: str) -> None:
+    def _get(self, path: str, query: dict[str, list[str]]) -> None:
         app = self.server.app
         if path in STATIC:
             name, ctype = STATIC[path]
@@ -267,6 +314,8 @@ class CheckHandler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.OK, app.protocol.to_dict())
         elif path == "/api/history":
             self._json(HTTPStatus.OK, app.history())
+        elif path == "/api/session/annotated.mp4":
+            self._send_file(app.annotated_file((query.get("id") or [""])[0]), "video/mp4")
         else:
             self._error(HTTPStatus.NOT_FOUND, "not found")
 
@@ -315,4 +364,5 @@ _JSON_ROUTES = {
     "/api/session/step": "step_start",
     "/api/session/step_end": "step_end",
     "/api/session/finish": "finish",
+    "/api/session/annotate": "annotate",
 }

@@ -451,10 +451,42 @@
       changes.appendChild(li);
     });
     $('results-note').textContent = summary.note;
+    showAnnotated(summary);
     show('results');
     api('/api/history').then(drawHistory).catch(() => {
       $('chart').textContent = 'The history could not be loaded.';
     });
+  }
+
+  // The annotated video: made on request, only for a session whose video was kept.
+  function showAnnotated(summary) {
+    const box = $('results-video');
+    box.hidden = !(summary.video_kept && summary.session_id);
+    const btn = $('btn-annotate');
+    btn.disabled = false;
+    btn.hidden = false;
+    $('annotate-status').textContent = '';
+    $('annotated').hidden = true;
+    $('annotated-link').hidden = true;
+    btn.onclick = () => {
+      btn.disabled = true;
+      $('annotate-status').textContent = 'Making the video. This can take about as long as ' +
+        'the check itself…';
+      api('/api/session/annotate', { json: { session_id: summary.session_id } }).then((res) => {
+        const url = res.url + '&t=' + encodeURIComponent(TOKEN);
+        const video = $('annotated');
+        video.src = url;
+        video.hidden = false;
+        const link = $('annotated-link');
+        link.href = url;
+        link.hidden = false;
+        btn.hidden = true;
+        $('annotate-status').textContent = 'Here it is. Left and right are your own sides.';
+      }).catch((err) => {
+        btn.disabled = false;
+        $('annotate-status').textContent = 'The video could not be made: ' + err.message;
+      });
+    };
   }
 
   const SVG = 'http://www.w3.org/2000/svg';
