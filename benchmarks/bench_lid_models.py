@@ -93,6 +93,14 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def spread(df: pd.DataFrame) -> pd.DataFrame:
+    """Per-eye spread of the tool's sensitivity: a median can hide single eyes far off."""
+    g = df.groupby(["kind", "lid"])["image_sensitivity"]
+    return pd.DataFrame({"min": g.min(), "q10": g.quantile(0.1), "median": g.median(),
+                         "q90": g.quantile(0.9), "max": g.max(),
+                         "in_0.95-1.05": g.apply(lambda v: float(v.between(0.95, 1.05).mean()))})
+
+
 def main() -> int:
     if not (MEDIA / "annotated").is_dir():
         print("needs ../shared/media", file=sys.stderr)
@@ -101,7 +109,10 @@ def main() -> int:
     pd.set_option("display.width", 160)
     for name, run in (("A (project harness)", model_a), ("B (sliding lids, camera)", model_b)):
         print(f"== model {name}: median sensitivity and leak ==")
-        print(summary(run(model)).round(3).to_string(), "\n")
+        df = run(model)
+        print(summary(df).round(3).to_string())
+        print("-- per eye, tool (eye_aperture) sensitivity")
+        print(spread(df).round(3).to_string(), "\n")
     return 0
 
 
