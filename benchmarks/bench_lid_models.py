@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_lid_models.py
+    python benchmarks/bench_lid_models.py [--margins 1|2|mean]
 
 Prints, for the tool's ``eye_aperture``, the margins found afresh in the image
 (``eye_aperture_margins``, a diagnostic sampled every few frames) and the raw landmarks:
@@ -54,15 +54,33 @@ def london(n: str) -> np.ndarray:
                       interpolation=cv2.INTER_AREA)
 
 
-def hand_eyes(n: str, scale: float) -> dict:
+HAND_2 = ROOT / "benchmarks" / "data" / "london_lids_2.csv"  # a second blind annotator
+MARGINS = "1"  # whose margins model B slides: "1", "2" or "mean" (--margins)
+
+
+def hand_margins(n: str, who: str = "1") -> pd.DataFrame:
+    """Neutral-photo margins (upper_y, lower_y) per patient side, by annotator or their mean."""
+    a = pd.read_csv(HAND, dtype={"subject": str})
+    a = a[(a.subject == n) & (a.expression == "neutral")].set_index("eye")
+    one = pd.DataFrame({"upper_y": a.upper_y_mean, "lower_y": a.lower_y_mean})
+    if who == "1":
+        return one
+    b = pd.read_csv(HAND_2)
+    b = b[b.photo == f"london__{n}_neutral"].copy()
+    b.index = b.eye_imgside.map({"imgleft": "right", "imgright": "left"})
+    two = pd.DataFrame({"upper_y": (b.upper_y_1 + b.upper_y_2) / 2,
+                        "lower_y": (b.lower_y_1 + b.lower_y_2) / 2})
+    return two if who == "2" else (one + two.loc[one.index]) / 2
+
+
+def hand_eyes(n: str, scale: float, who: str | None = None) -> dict:
     """Hand-placed eyes of one London face: template canthi and shape, blind margins."""
     from synktrack.synth_lids import at_margins, read_template, scaled
 
-    hand = pd.read_csv(HAND, dtype={"subject": str})
-    h = hand[(hand.subject == n) & (hand.expression == "neutral")].set_index("eye")
+    h = hand_margins(n, who or MARGINS)
     eyes = read_template(str(MEDIA / "annotated" / "london" / f"london__{n}_neutral.tem"))
-    return {s: scaled(at_margins(e, float(h.loc[s, "upper_y_mean"]),
-                                 float(h.loc[s, "lower_y_mean"])), scale)
+    return {s: scaled(at_margins(e, float(h.loc[s, "upper_y"]), float(h.loc[s, "lower_y"])),
+                      scale)
             for s, e in eyes.items()}
 
 
@@ -101,7 +119,14 @@ def spread(df: pd.DataFrame) -> pd.DataFrame:
                          "in_0.95-1.05": g.apply(lambda v: float(v.between(0.95, 1.05).mean()))})
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    global MARGINS
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--margins", choices=("1", "2", "mean"), default="1",
+                    help="whose blind margins model B slides (annotator 1, 2 or their mean)")
+    MARGINS = ap.parse_args(argv).margins
     if not (MEDIA / "annotated").is_dir():
         print("needs ../shared/media", file=sys.stderr)
         return 2
