@@ -132,14 +132,17 @@ def hand_lids() -> pd.DataFrame:
     b["expression"] = b.photo.str.slice(12)
     b["eye"] = b.eye_imgside.map({"imgleft": "right", "imgright": "left"})
     b["aperture_b"] = (b.lower_y_1 + b.lower_y_2 - b.upper_y_1 - b.upper_y_2) / 2
+    b["iris_w_b"] = (b.limbus_right_x_1 + b.limbus_right_x_2
+                     - b.limbus_left_x_1 - b.limbus_left_x_2) / 2
     b = b.rename(columns={"pupil_x": "pupil_x_b"})
-    return a.merge(b[["subject", "expression", "eye", "pupil_x_b", "aperture_b"]],
+    return a.merge(b[["subject", "expression", "eye", "pupil_x_b", "aperture_b", "iris_w_b"]],
                    on=["subject", "expression", "eye"], validate="one_to_one")
 
 
 def smile_narrowing(model: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-eye smile narrowing (%), and absolute apertures (% of the inter-pupil distance):
     blind hand annotation, tool and landmarks."""
+    from synktrack.landmarks import EYE_ORDER
     from synktrack.measures.ids import EYE
 
     hand = hand_lids()
@@ -175,7 +178,10 @@ def smile_narrowing(model: str) -> tuple[pd.DataFrame, pd.DataFrame]:
                     "hand": 100 * ratio(x), "hand_2": 100 * ratio(x, who="2"),
                     "tool": 100 * float(df_x[col].iloc[0]) / k / ipd_px,
                     "margins": 100 * float(df_x[mcol].iloc[0]) / k / ipd_px,
-                    "landmarks": 100 * lm_ratio(x)})
+                    "landmarks": 100 * lm_ratio(x),
+                    "iris_hand": float(h.loc[(x, side), "iris_w_mean"]),
+                    "iris_hand_2": float(h.loc[(x, side), "iris_w_b"]),
+                    "iris_tool": float(rec_x.iris_px[0, EYE_ORDER.index(side)])})
             rows.append({
                 "subject": subject, "eye": side,
                 "hand_pct": 100 * (1 - ratio("smiling") / ratio("neutral")),
@@ -227,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
                             "raw landmarks": apertures.landmarks}).round(3))
     print("-- the two annotators against each other (annotator 2 as 'tool')")
     print(table(apertures.hand, {"annotator 2": apertures.hand_2}).round(3))
+    print("\nIris width on the pupil's row vs the two blind annotators (London, 32 eyes, px)")
+    print(table(apertures.iris_hand, {"limbus found in the image": apertures.iris_tool,
+                                      "annotator 2": apertures.iris_hand_2}).round(3))
+    print(table(apertures.iris_hand_2, {"limbus found in the image (vs annotator 2)":
+                                        apertures.iris_tool}).round(3))
     print("\nSmile narrowing per eye vs the blind hand annotations (percentage points)")
     smiles["hand_mean_pct"] = (smiles.hand_pct + smiles.hand_2_pct) / 2
     tools = {"tool, pair as a clip": smiles.tool_pair_pct, "tool, stills": smiles.tool_stills_pct,
