@@ -82,6 +82,18 @@ def rest_mask(frames: pd.DataFrame, protocol: Protocol) -> np.ndarray:
     return mask
 
 
+def prompted_mask(frames: pd.DataFrame, protocol: Protocol,
+                  settings: EpochSettings | None = None) -> np.ndarray:
+    """(time,) frames inside the protocol's movement steps or the relax time after each."""
+    s = settings or EpochSettings()
+    t = frames["time_s"].to_numpy()
+    mask = np.zeros(len(t), bool)
+    for step in protocol.steps:
+        if step.movement != "rest":
+            mask |= (t >= step.start_s) & (t < step.end_s + s.relax_s)
+    return mask
+
+
 def mask_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, stop) index pairs of True runs."""
     padded = np.concatenate([[False], mask, [False]])

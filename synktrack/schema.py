@@ -40,6 +40,11 @@ INDICES: dict[str, tuple[str, str]] = {
         "slope of mouth-corner movement (mm) per 10 % of eye closure over the frames of "
         "eye-closure epochs",
     ),
+    "blink_pull": (
+        "_mm",
+        "upward mouth-corner movement time-locked to spontaneous blinks outside the prompted "
+        "movements (event-related average, mm; + = up)",
+    ),
 }
 # Indices that are synkinesis signs (the rest are target-movement amplitudes).
 SYNKINESIS_INDICES = (
@@ -48,6 +53,7 @@ SYNKINESIS_INDICES = (
     "mouth_corner_eye_closure",
     "oral_ocular_coupling",
     "ocular_oral_coupling",
+    "blink_pull",
 )
 TARGET_INDICES = ("smile_excursion", "pucker_excursion", "eye_closure", "brow_raise")
 
@@ -78,6 +84,28 @@ def upgrade_columns(table: pd.DataFrame) -> pd.DataFrame:
         else:
             out = out.rename(columns={old: new})
     return out
+
+
+# Indices measured once per session (no repetitions, so no repeatability SD column).
+NO_REPETITION_SD = ("oral_ocular_coupling", "ocular_oral_coupling", "blink_pull")
+# Status of the blink-locked index per side: "ok", or why there is no number.
+BLINK_STATUSES = ("ok", "not_enough_blinks")
+
+
+def blink_columns(side: str) -> dict[str, str]:
+    """Columns that go with ``blink_pull_{side}_mm``: CI, blinks used, lag and status."""
+    return {
+        f"blink_pull_{side}_ci_low_mm": f"patient's {side}: lower end of the 95 % confidence "
+        "interval of blink_pull (mm)",
+        f"blink_pull_{side}_ci_high_mm": f"patient's {side}: upper end of the 95 % confidence "
+        "interval of blink_pull (mm)",
+        f"blink_pull_{side}_blinks_n": f"patient's {side}: spontaneous blinks the blink_pull "
+        "average is made of",
+        f"blink_pull_{side}_lag_s": f"patient's {side}: time from blink onset to the peak of "
+        "the averaged corner movement (s)",
+        f"blink_pull_{side}_status": "ok, or not_enough_blinks (then blink_pull is empty: too "
+        "few spontaneous blinks outside the prompted movements to average)",
+    }
 
 
 def index_column(stem: str, side: str) -> str:
@@ -132,11 +160,14 @@ def session_columns() -> dict[str, str]:
         if stem in ("oral_ocular_coupling", "ocular_oral_coupling"):
             for side in SIDES:
                 cols[f"{stem}_r_{side}"] = f"correlation behind {stem}_{side}"
+        if stem == "blink_pull":
+            for side in SIDES:
+                cols.update(blink_columns(side))
         cols[asymmetry_column(stem)] = (
             f"{stem}: affected minus other side (right minus left when the side is unknown)"
         )
     for stem in INDICES:
-        if stem in ("oral_ocular_coupling", "ocular_oral_coupling"):
+        if stem in NO_REPETITION_SD:
             continue
         unit, _ = INDICES[stem]
         for side in SIDES:

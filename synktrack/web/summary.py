@@ -19,7 +19,9 @@ MAIN_INDICES: tuple[tuple[str, str, str, float], ...] = (
     ("pucker_excursion", "Mouth-corner movement in a pucker", "mm", 0.5),
     ("eye_closure", "Eye closure", "%", 5.0),
     ("brow_raise", "Brow lift", "mm", 0.5),
+    ("blink_pull", "Mouth-corner movement at your blinks", "mm", 0.3),
 )
+BLINK_MIN = 5  # blinks needed for the blink-locked value (synktrack.blink_coupling)
 NOT_A_DIAGNOSIS = ("This is not a diagnosis. These numbers help you and your therapist follow "
                    "changes over time: share them with your therapist.")
 
@@ -54,6 +56,29 @@ def _change_text(label: str, side: str, now: float | None, before: float | None,
     word = "more" if diff > 0 else "less"
     return (f"{label}, {side} side: {word} than last time ({_text(before, unit)} {unit} then, "
             f"{_text(now, unit)} {unit} now).")
+
+
+def blink_summary(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per side, the blink-locked mouth-corner movement in plain words (or why there is none)."""
+    out = []
+    for side in SIDES:
+        pull = _num(row.get(index_column("blink_pull", side)))
+        n = _num(row.get(f"blink_pull_{side}_blinks_n"))
+        n_blinks = int(n) if n is not None else 0
+        ok = str(row.get(f"blink_pull_{side}_status") or "") == "ok" and pull is not None
+        lo = _num(row.get(f"blink_pull_{side}_ci_low_mm"))
+        hi = _num(row.get(f"blink_pull_{side}_ci_high_mm"))
+        if ok and pull is not None and lo is not None and hi is not None:
+            text = (f"Your {side} mouth corner at your blinks: {_text(pull, 'mm')} mm on "
+                    f"average over {n_blinks} blinks (most likely between {_text(lo, 'mm')} "
+                    f"and {_text(hi, 'mm')} mm).")
+        else:
+            text = (f"Your {side} mouth corner at your blinks: not enough blinks to tell "
+                    f"({n_blinks} outside the movements, {BLINK_MIN} needed).")
+        out.append({"side": side, "status": "ok" if ok else "not_enough_blinks",
+                    "pull_mm": _round(pull, "mm") if ok else None, "blinks": n_blinks,
+                    "text": text})
+    return out
 
 
 def session_summary(row: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -92,6 +117,7 @@ def session_summary(row: dict[str, Any], previous: dict[str, Any] | None = None)
         "session_date": str(row.get("session_date", ""))[:10],
         "complete": complete,
         "indices": indices,
+        "blink": blink_summary(row),
         "changes": changes,
         "flags": flags,
         "gentler": str(row.get("gentler_reason") or "") if _num(row.get("gentler_please")) else "",

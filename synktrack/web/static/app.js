@@ -431,6 +431,15 @@
       body.appendChild(tr);
     });
     $('results-table').hidden = !body.children.length; // nothing measured: no empty table
+    const blinkList = $('results-blink-list');
+    blinkList.textContent = '';
+    (summary.blink || []).forEach((b) => {
+      const li = document.createElement('li');
+      li.textContent = b.text;
+      li.className = b.status;
+      blinkList.appendChild(li);
+    });
+    $('results-blink').hidden = !blinkList.children.length;
     const flags = $('results-flags');
     flags.textContent = '';
     flags.hidden = !summary.flags.length;
