@@ -321,7 +321,10 @@ METHODS = {
     "face too small or jittery landmarks are left out and counted; an epoch with fewer than "
     "half its frames usable is marked unusable with the reason.",
     "blinks": "A blink is a dip of both eyes below half their rest aperture lasting at most "
-    "0.6 s; blink frames are left out of eye measures except during eye closure.",
+    "0.6 s, or a partial blink: a fast dip of both eyes by at least 30 % of their aperture "
+    "just before (within 0.2 s), below half-way for at most 0.3 s, and back to at least 75 % "
+    "within 0.3 s. Only blinks with well-measured frames around them count. Blink frames "
+    "are left out of eye measures except during eye closure.",
     "eye_narrowing": "Eye aperture (palpebral fissure height at the eye centre, lid margins "
     "found in the image) on the plateau, median, as a reduction in % of the rest aperture; mean "
     "over repetitions; SD across repetitions is the repeatability.",

@@ -3,7 +3,6 @@ session.json, the report and the check's result summary."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
@@ -13,30 +12,27 @@ import pytest
 
 from synktrack.protocol import Protocol, Step
 
-IMAGES = Path(os.environ.get("SYNKTRACK_MEDIA", "/work/shared/media")) / "images"
 DURATION_S = 20.0
 FPS = 25.0
 PULL_MM = 1.0
 
 
-def _face(face: str) -> np.ndarray:
-    path = IMAGES / f"london__{face}_neutral.jpg"
-    if not path.is_file():
-        pytest.skip(f"no {path}")
+def _face(shared: Path, face: str) -> np.ndarray:
+    path = shared / "media" / "images" / f"london__{face}_neutral.jpg"
     img = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
     scale = 480 / max(img.shape[:2])
     return cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
 
 @pytest.fixture(scope="module")
-def sessions(model_path: Path, tmp_path_factory: pytest.TempPathFactory
+def sessions(shared_dir: Path, model_path: Path, tmp_path_factory: pytest.TempPathFactory
              ) -> dict[str, tuple[dict[str, object], list[float], Path]]:
     """Face 001, a rest recording with spontaneous blinks: right corner pulled, and control."""
     from synktrack.analyze import analyze_clip
     from synktrack.fidelity import face_geometry
     from synktrack.simulate import blinks_simulate, write_clip
 
-    img = _face("001")
+    img = _face(shared_dir, "001")
     geom = face_geometry(img, str(model_path))
     proto = Protocol("rest-blinks", 1, (Step("rest", DURATION_S, "", 0.0),), source="test")
     root = tmp_path_factory.mktemp("blinks")
