@@ -93,3 +93,24 @@ def test_no_real_clip_is_flagged(analysed: dict[str, object]) -> None:
             assert status in ("ok", "not_enough_blinks")
             if status == "ok":
                 assert abs(float(row[f"blink_pull_{side}_mm"])) < 0.5, clip
+
+
+@pytest.mark.slow
+def test_a_real_expressive_face_taken_as_all_rest_is_not_flagged(
+        analysed: dict[str, object], tmp_path: Path) -> None:
+    """The Pexels take as if it were one long rest: all six blinks count, but she smiles and
+    laughs around them, so the corner average is wide; its interval includes zero: no flag."""
+    from synktrack.analyze import analyze_recording
+    from synktrack.protocol import Protocol, Step
+
+    result = analysed["pyfeat__WolfgangLanger_Pexels.mp4"]
+    rec = result.recording  # type: ignore[attr-defined]
+    rest = Protocol("all-rest", 1, (Step("rest", float(rec.time_s[-1]) + 0.1, "", 0.0),),
+                    source="test")
+    row = analyze_recording(rec, tmp_path, protocol=rest).session_row
+    assert row is not None
+    for side in ("left", "right"):
+        assert row[f"blink_pull_{side}_status"] == "ok"
+        assert row[f"blink_pull_{side}_blinks_n"] >= 5
+        assert row[f"blink_pull_{side}_ci_low_mm"] < 0 < row[f"blink_pull_{side}_ci_high_mm"]
+        assert row[f"synkinesis_suspected_{side}"] == 0
