@@ -18,9 +18,18 @@ from synktrack.blink_coupling import CouplingStatus, SideCoupling, blink_couplin
 from synktrack.schema import (
     INDICES,
     SIDES,
+    TEXTURE_INDICES,
     asymmetry_column,
     index_column,
 )
+
+# Movements whose chin and neck texture is compared with rest (co-activation).
+TEXTURE_MOVEMENTS = ("smile", "pucker", "eye_closure")
+TEXTURE_MIN_FRAMES = 3  # fewest measured frames of a region on the plateau and at rest
+# The rest texture's spread is never taken below this share of its level (a still image
+# has almost none, and the score must stay finite).
+TEXTURE_SPREAD_FLOOR = 0.002
+TEXTURE_SEEN_Z = 4.0  # a change this many rest spreads is co-activation seen (benchmarks)
 
 
 class Norm(NamedTuple):
@@ -83,6 +92,26 @@ def _slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return slope, r
 
 
+def texture_change(rest: np.ndarray, moving: np.ndarray) -> tuple[float, float]:
+    """(% change, z-like score) of a region's texture on ``moving`` frames against ``rest``.
+
+    The % is the change of the median against the rest median; the score divides the
+    same change by the rest frames' robust SD (1.4826 x MAD, at least
+    :data:`TEXTURE_SPREAD_FLOOR` of the rest level), so that a face whose skin
+    already has much fine texture (a smaller % for the same dimpling) and a face with
+    little read alike. NaN, NaN when the region is not measured on enough frames.
+    """
+    rest, moving = rest[np.isfinite(rest)], moving[np.isfinite(moving)]
+    if len(rest) < TEXTURE_MIN_FRAMES or len(moving) < TEXTURE_MIN_FRAMES:
+        return np.nan, np.nan
+    base = float(np.median(rest))
+    if base <= 0:
+        return np.nan, np.nan
+    change = float(np.median(moving)) - base
+    spread = max(1.4826 * float(np.median(np.abs(rest - base))), TEXTURE_SPREAD_FLOOR * base)
+    return 100.0 * change / base, change / spread
+
+
 def epochs_analyze(frames: pd.DataFrame, epochs: pd.DataFrame,
                    blink: np.ndarray) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Per-epoch, per-side numbers (the rows of epochs.csv) and pooled coupling samples.
@@ -125,6 +154,13 @@ def epochs_analyze(frames: pd.DataFrame, epochs: pd.DataFrame,
                 brow_raise_mm=float(plat_all[c["brow"]].median() - rest[c["brow"]].median()),
                 blink_frames=int((ep["_plateau"] & blink).sum()),
             )
+            if ep["movement"] in TEXTURE_MOVEMENTS:
+                for part in ("chin", "neck"):
+                    col = f"{part}_texture_{side}"
+                    if col in frames:
+                        pct, z = texture_change(rest[col].to_numpy(float),
+                                                plat_all[col].to_numpy(float))
+                        row[f"{part}_texture_pct"], row[f"{part}_texture_z"] = pct, z
             # Time-resolved coupling over the epoch's frames (ramps included) and the rest
             # frames around it, which anchor the slope at rest: however much of the ramps
             # an epoch holds (a prompted step, or one found in the signals), the slope runs
@@ -171,6 +207,30 @@ def blink_coupling_session(frames: pd.DataFrame, rest: np.ndarray,
         col = f"mouth_corner_{side}_y_mm"
         masked[col] = masked[col].where(usable)
     return blink_coupling_analyze(masked, rest, prompted)
+
+
+def _texture_indices(usable: pd.DataFrame) -> dict[str, object]:
+    """Chin and neck co-activation per side: mean over the usable smile, pucker and
+    eye-closure epochs, its SD, the z-like score and a status (``not_visible``: no number)."""
+    unit = "_pct"
+    out: dict[str, object] = {}
+    for stem in TEXTURE_INDICES:
+        part = stem.split("_")[0]
+        for side in SIDES:
+            sel = usable[usable["movement"].isin(TEXTURE_MOVEMENTS) & (usable["side"] == side)] \
+                if len(usable) else usable
+            pct = sel[f"{part}_texture_pct"].to_numpy(float) \
+                if f"{part}_texture_pct" in sel else np.array([])
+            z = sel[f"{part}_texture_z"].to_numpy(float) \
+                if f"{part}_texture_z" in sel else np.array([])
+            ok = np.isfinite(pct)
+            status = "ok" if ok.any() else ("not_visible" if len(sel) else "no_movement")
+            out[index_column(stem, side)] = float(np.mean(pct[ok])) if ok.any() else np.nan
+            out[f"{stem}_{side}_sd{unit}"] = float(np.std(pct[ok], ddof=1)) if ok.sum() > 1 \
+                else np.nan
+            out[f"{stem}_{side}_z"] = float(np.mean(z[ok])) if ok.any() else np.nan
+            out[f"{stem}_{side}_status"] = status
+    return out
 
 
 def blink_row(blink: dict[str, SideCoupling] | None) -> dict[str, object]:
@@ -228,6 +288,7 @@ def session_indices(ep_rows: pd.DataFrame, pooled: dict[str, np.ndarray],
             out[index_column(stem, side)] = slope
             out[f"{stem}_r_{side}"] = r
     out.update(blink_row(blink))
+    out.update(_texture_indices(usable))
     for stem in INDICES:
         left, right = out[index_column(stem, "left")], out[index_column(stem, "right")]
         if affected_side in SIDES:
@@ -354,6 +415,22 @@ METHODS = {
     "shallow, or with the head turned) are simply not averaged, and a corner that moves at "
     "random times only widens the interval. A smile or talking that happens to coincide with "
     "blinks can raise it, so it is a prompt to look, not a diagnosis.",
+    "chin_neck": "Chin (mentalis) and upper-neck (platysma) co-activation: regions placed "
+    "from the face landmarks in every frame, while the frame is analysed (chin halves between "
+    "the lower lip, the chin tip and each mouth corner; upper-neck halves from 0.2 to 1.2 "
+    "lip-to-chin heights below the chin tip). Each region is resampled to 32 x 32 pixels (so "
+    "camera distance does not change it) and its fine texture is the SD of the Laplacian "
+    "divided by the mean brightness (so a change of light gain does not change it). For each "
+    "smile, pucker and eye-closure epoch: the plateau median against the median of the rest "
+    "around it, in % of the rest texture (chin_coactivation, neck_coactivation, mean over "
+    "the epochs, SD across them) and in robust SDs of the rest frames' texture (the _z "
+    "columns), which reads alike on faces with much or little skin texture. A region out of "
+    "the picture (the neck often is) is not_visible, never a number. What it can tell: skin "
+    "that dimples or bands appear in step with a prompted movement, on which side. What it "
+    "cannot tell: which muscle it is, movement without a texture change, or anything under "
+    "a beard, a collar or heavy video compression; head turns and shadows that move with the "
+    "movement can change texture too. Not part of the synkinesis flag: no palsy recordings "
+    "have validated a threshold.",
     "asymmetry": "Affected minus other side (right minus left when the affected side is "
     "unknown).",
     "norms": "z = (value - healthy mean) / healthy SD: smile eye narrowing "

@@ -45,6 +45,16 @@ INDICES: dict[str, tuple[str, str]] = {
         "upward mouth-corner movement time-locked to spontaneous blinks outside the prompted "
         "movements (event-related average, mm; + = up)",
     ),
+    "chin_coactivation": (
+        "_pct",
+        "change of the chin half's fine skin texture (mentalis dimpling) during smile, pucker "
+        "and eye closure against the rest around them, % of the rest texture",
+    ),
+    "neck_coactivation": (
+        "_pct",
+        "change of the upper neck's fine skin texture (platysma bands) during smile, pucker "
+        "and eye closure against the rest around them, % of the rest texture",
+    ),
 }
 # Indices that are synkinesis signs (the rest are target-movement amplitudes).
 SYNKINESIS_INDICES = (
@@ -54,6 +64,8 @@ SYNKINESIS_INDICES = (
     "oral_ocular_coupling",
     "ocular_oral_coupling",
     "blink_pull",
+    "chin_coactivation",
+    "neck_coactivation",
 )
 TARGET_INDICES = ("smile_excursion", "pucker_excursion", "eye_closure", "brow_raise")
 
@@ -105,6 +117,23 @@ def blink_columns(side: str) -> dict[str, str]:
         "the averaged corner movement (s)",
         f"blink_pull_{side}_status": "ok, or not_enough_blinks (then blink_pull is empty: too "
         "few spontaneous blinks outside the prompted movements to average)",
+    }
+
+
+# Chin and neck co-activation per side: a z-like score and whether the region was seen.
+TEXTURE_INDICES = ("chin_coactivation", "neck_coactivation")
+TEXTURE_STATUSES = ("ok", "not_visible", "no_movement")
+
+
+def texture_columns(stem: str, side: str) -> dict[str, str]:
+    """Columns that go with ``{stem}_{side}_pct``: the z-like score and the status."""
+    region = stem.split("_")[0]
+    return {
+        f"{stem}_{side}_z": f"patient's {side}: the same change in units of the rest texture's "
+        "own spread (robust SD over the rest frames): comparable between faces",
+        f"{stem}_{side}_status": f"ok; not_visible (the {region} region was out of the "
+        "picture, then the values are empty); no_movement (no usable smile, pucker or eye "
+        "closure)",
     }
 
 
@@ -163,6 +192,9 @@ def session_columns() -> dict[str, str]:
         if stem == "blink_pull":
             for side in SIDES:
                 cols.update(blink_columns(side))
+        if stem in TEXTURE_INDICES:
+            for side in SIDES:
+                cols.update(texture_columns(stem, side))
         cols[asymmetry_column(stem)] = (
             f"{stem}: affected minus other side (right minus left when the side is unknown)"
         )
@@ -211,6 +243,11 @@ EPOCH_COLUMNS: dict[str, str] = {
     "mouth_corner_dy_mm": "mouth-corner vertical change from rest (+ = up) (mm)",
     "mouth_corner_excursion_mm": "mouth-corner displacement from rest (mm)",
     "brow_raise_mm": "brow lift from rest (mm)",
+    "chin_texture_pct": "chin-half texture change from rest on the plateau, % of rest",
+    "chin_texture_z": "the same change in robust SDs of the rest texture",
+    "neck_texture_pct": "upper-neck texture change from rest on the plateau, % of rest "
+    "(empty when the neck is not in the picture)",
+    "neck_texture_z": "the same change in robust SDs of the rest texture",
     "coupling_slope": "within-epoch slope of the cross-region coupling (see session.json)",
     "coupling_r": "correlation behind coupling_slope",
 }

@@ -53,6 +53,8 @@ LABELS: dict[str, str] = {
     "oral_ocular_coupling": "Mouth-to-eye coupling",
     "ocular_oral_coupling": "Eye-to-mouth coupling",
     "blink_pull": "Mouth-corner pull at spontaneous blinks",
+    "chin_coactivation": "Chin texture change during movements",
+    "neck_coactivation": "Neck texture change during movements",
 }
 UNITS: dict[str, str] = {
     "eye_narrowing_smile": "% of rest aperture",
@@ -65,6 +67,8 @@ UNITS: dict[str, str] = {
     "oral_ocular_coupling": "% per mm",
     "ocular_oral_coupling": "mm per 10 %",
     "blink_pull": "mm",
+    "chin_coactivation": "% of rest texture",
+    "neck_coactivation": "% of rest texture",
 }
 SHORT_UNITS: dict[str, str] = {
     "eye_narrowing_smile": "%",
@@ -77,6 +81,8 @@ SHORT_UNITS: dict[str, str] = {
     "oral_ocular_coupling": "%/mm",
     "ocular_oral_coupling": "mm/10%",
     "blink_pull": "mm",
+    "chin_coactivation": "%",
+    "neck_coactivation": "%",
 }
 # What a higher value means, in words a therapist uses.
 HIGHER: dict[str, str] = {
@@ -90,6 +96,8 @@ HIGHER: dict[str, str] = {
     "oral_ocular_coupling": "stronger coupling",
     "ocular_oral_coupling": "stronger coupling",
     "blink_pull": "more pull at blinks",
+    "chin_coactivation": "more chin dimpling",
+    "neck_coactivation": "more neck banding",
 }
 LOWER: dict[str, str] = {
     "eye_narrowing_smile": "less eye narrowing",
@@ -102,6 +110,8 @@ LOWER: dict[str, str] = {
     "oral_ocular_coupling": "weaker coupling",
     "ocular_oral_coupling": "weaker coupling",
     "blink_pull": "less pull at blinks",
+    "chin_coactivation": "less chin dimpling",
+    "neck_coactivation": "less neck banding",
 }
 
 # Smallest y range of a trend axis, by unit suffix, in clinical units: a change within it is
@@ -201,6 +211,12 @@ HOW: dict[str, str] = {
     "it; peak within 0.6 s): how much the mouth corner rises at every blink, with its 95 % "
     "interval and the number of blinks. Fewer than 5 blinks: 'not enough blinks', no number. "
     "Its SEM is the standard error over the blinks of each session (from the interval).",
+    "chin_coactivation": "Fine skin texture of each chin half (mentalis dimpling) on the "
+    "plateau of smiles, puckers and eye closures against the rest around them, in % of the "
+    "rest texture (session.csv also has it in rest-noise units, _z). Camera distance and "
+    "light gain do not change it. A synkinesis sign when one side changes clearly more.",
+    "neck_coactivation": "As above, for each upper-neck half (platysma bands). "
+    "'Not visible' when the neck is out of the picture: no number.",
 }
 
 MDC_TEXT = (

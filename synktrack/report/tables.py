@@ -229,7 +229,7 @@ def key_findings(history: pd.DataFrame, changes: Sequence[Change], affected: str
     first, last = fmt_date(dates.iloc[0]), fmt_date(dates.iloc[-1])
     if n == 1:
         return [f"One session, on {first}: change can be judged from the second session on.",
-                _latest_blink(history), _latest_quality(history)]
+                _latest_blink(history), _latest_texture(history), _latest_quality(history)]
     out = [f"{n} sessions from {first} to {last}."]
     focus = [affected] if affected in SIDES else list(SIDES)
     for side in focus:
@@ -252,6 +252,7 @@ def key_findings(history: pd.DataFrame, changes: Sequence[Change], affected: str
             elif still:
                 out.append(f"{head}.")
     out.append(_latest_blink(history))
+    out.append(_latest_texture(history))
     out.append(_latest_quality(history))
     return out
 
@@ -272,6 +273,31 @@ def blink_text(row: Mapping[Any, Any], side: str) -> str:
     lag = num(f"blink_pull_{side}_lag_s")
     return (f"{fmt(pull, 'blink_pull', True)} mm (95 % CI {fmt(lo, 'blink_pull')} to "
             f"{fmt(hi, 'blink_pull')}; {n_txt} blinks; peak {lag:.1f} s after onset)")
+
+
+def texture_text(row: Mapping[Any, Any], stem: str, side: str) -> str:
+    """``+3 % (z 1.2)``, ``not visible`` or ``no movement to compare``."""
+    status = str(row.get(f"{stem}_{side}_status") or "")
+    pct = pd.to_numeric(pd.Series([row.get(f"{stem}_{side}_pct")]), errors="coerce").iloc[0]
+    z = pd.to_numeric(pd.Series([row.get(f"{stem}_{side}_z")]), errors="coerce").iloc[0]
+    if status == "not_visible":
+        return "not visible"
+    if status != "ok" or not math.isfinite(pct):
+        return "no movement to compare"
+    z_txt = f", {fmt(float(z), stem)} rest SDs" if math.isfinite(z) else ""
+    return f"{fmt(float(pct), stem, True)} %{z_txt}"
+
+
+def _latest_texture(history: pd.DataFrame) -> str:
+    """The latest session's chin and neck texture change during movements, per side."""
+    row = history.iloc[-1].to_dict()
+    parts = []
+    for stem, what in (("chin_coactivation", "chin"), ("neck_coactivation", "neck")):
+        sides = ", ".join(f"{s} {escape(texture_text(row, stem, s))}" for s in SIDES)
+        parts.append(f"{what}: {sides}")
+    when = fmt_date(history["date"].iloc[-1])
+    return (f"Chin and neck skin texture during movements, latest session ({when}): "
+            + "; ".join(parts) + ".")
 
 
 def _latest_blink(history: pd.DataFrame) -> str:

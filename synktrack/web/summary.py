@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from synktrack.schema import SIDES, index_column
+from synktrack.schema import SIDES, TEXTURE_INDICES, index_column
 
 # (stem, plain label, unit shown, change that counts as "about the same")
 MAIN_INDICES: tuple[tuple[str, str, str, float], ...] = (
@@ -20,6 +20,8 @@ MAIN_INDICES: tuple[tuple[str, str, str, float], ...] = (
     ("eye_closure", "Eye closure", "%", 5.0),
     ("brow_raise", "Brow lift", "mm", 0.5),
     ("blink_pull", "Mouth-corner movement at your blinks", "mm", 0.3),
+    ("chin_coactivation", "Chin skin change during the movements", "%", 10.0),
+    ("neck_coactivation", "Neck skin change during the movements", "%", 10.0),
 )
 BLINK_MIN = 5  # blinks needed for the blink-locked value (synktrack.blink_coupling)
 NOT_A_DIAGNOSIS = ("This is not a diagnosis. These numbers help you and your therapist follow "
@@ -100,6 +102,8 @@ def session_summary(row: dict[str, Any], previous: dict[str, Any] | None = None)
             now = _num(row.get(col))
             before = _num(previous.get(col)) if previous else None
             entry[side] = _round(now, unit)
+            if stem in TEXTURE_INDICES:  # "not visible" is a status, never a number
+                entry[f"status_{side}"] = str(row.get(f"{stem}_{side}_status") or "")
             entry[f"previous_{side}"] = _round(before, unit)
             text = _change_text(label, side, now, before, unit, same)
             if text and "about the same" not in text:
