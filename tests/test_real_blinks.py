@@ -114,3 +114,22 @@ def test_a_real_expressive_face_taken_as_all_rest_is_not_flagged(
         assert row[f"blink_pull_{side}_blinks_n"] >= 5
         assert row[f"blink_pull_{side}_ci_low_mm"] < 0 < row[f"blink_pull_{side}_ci_high_mm"]
         assert row[f"synkinesis_suspected_{side}"] == 0
+
+
+@pytest.mark.slow
+def test_neck_below_the_picture_is_not_measured(analysed: dict[str, object]) -> None:
+    """Looked at: in both Pexels takes the chin touches the bottom of the picture (no neck);
+    the single_face and gesture clips show the neck. Chin halves are in every clip."""
+    import numpy as np
+
+    for clip, neck_in_picture in (("medusa__example_vid_pexels3063839.mp4", False),
+                                  ("pyfeat__WolfgangLanger_Pexels.mp4", False),
+                                  ("pyfeat__single_face.mp4", True),
+                                  ("mpsamples__gesture_recognizer_test_video.mp4", True)):
+        frames = analysed[clip].frames  # type: ignore[attr-defined]
+        face = frames["usable"].to_numpy(bool)
+        for side in ("left", "right"):
+            neck = np.isfinite(frames[f"neck_texture_{side}"].to_numpy(float)[face]).mean()
+            chin = np.isfinite(frames[f"chin_texture_{side}"].to_numpy(float)[face]).mean()
+            assert chin > 0.8, (clip, side, chin)
+            assert (neck > 0.9) if neck_in_picture else (neck < 0.05), (clip, side, neck)
