@@ -22,8 +22,10 @@ def rows(shared_dir: Path, model_path: Path, tmp_path_factory: pytest.TempPathFa
     import bench_chin_neck as bench
 
     out = tmp_path_factory.mktemp("chin")
-    return {name: bench.session_run("001", region, depth, out, crop_neck=crop)
+    rows = {name: bench.session_run("001", region, depth, out, crop_neck=crop)
             for name, (region, depth, crop) in CASES.items()}
+    rows["_folder"] = {"path": out}
+    return rows
 
 
 def _z(row: dict[str, object], stem: str, side: str) -> float:
@@ -71,3 +73,22 @@ def test_a_neck_out_of_the_picture_is_not_visible(rows: dict[str, dict[str, obje
         assert np.isnan(float(row[f"neck_coactivation_{side}_pct"]))  # type: ignore[arg-type]
         assert np.isnan(float(row[f"neck_coactivation_{side}_z"]))  # type: ignore[arg-type]
         assert row[f"chin_coactivation_{side}_status"] == "ok"
+
+
+@pytest.mark.slow
+def test_a_selfie_style_copy_keeps_the_patients_side(rows: dict[str, dict[str, object]],
+                                                      model_path: Path) -> None:
+    """The chin_right clip flipped left-right and analysed as mirrored: still the right side."""
+    import bench_chin_neck as bench
+
+    from synktrack.analyze import analyze_clip
+    from synktrack.indices import TEXTURE_SEEN_Z
+    from synktrack.simulate import mirror_clip
+
+    folder = Path(str(rows["_folder"]["path"]))
+    flipped = mirror_clip(folder / "001_chin_right_0.1.mp4", folder / "flipped.mp4", 25.0)
+    row = analyze_clip(flipped, folder / "flipped", protocol=bench.SESSION, model=model_path,
+                       mirrored=True).session_row
+    assert row is not None
+    assert _z(row, "chin_coactivation", "right") > TEXTURE_SEEN_Z
+    assert _z(row, "chin_coactivation", "left") < TEXTURE_SEEN_Z
