@@ -20,6 +20,7 @@ import pandas as pd
 
 from synktrack.blink_coupling import blink_coupling_analyze
 from synktrack.fidelity import face_geometry, landmark_frames
+from synktrack.indices import session_indices
 from synktrack.measures import MeasureSettings, measures_process
 from synktrack.simulate import blinks_simulate
 
@@ -42,6 +43,8 @@ def run(face: str, pull_mm: float, side: str = "left", fps: float = 25.0,
     res = blink_coupling_analyze(df, np.ones(len(df), bool))
     other = "right" if side == "left" else "left"
     a, b = res[side], res[other]
+    # the session's synkinesis flag (FlagRules), as session.csv would carry it
+    ix = session_indices(pd.DataFrame(columns=["usable", "movement", "side"]), {}, blink=res)
     return {
         "face": face, "injected_mm": pull_mm, "blinks_true": len(onsets),
         "blinks_used": a.n_blinks, "status": a.status.value,
@@ -49,7 +52,8 @@ def run(face: str, pull_mm: float, side: str = "left", fps: float = 25.0,
         "sensitivity": round(a.pull_mm / pull_mm, 2) if pull_mm else float("nan"),
         "other_side_mm": round(b.pull_mm, 2),
         "leak": round(b.pull_mm / pull_mm, 2) if pull_mm else float("nan"),
-        "flag_side": a.flag, "flag_other": b.flag, "lag_s": round(a.lag_s, 2),
+        "flag_side": bool(ix[f"synkinesis_suspected_{side}"]),
+        "flag_other": bool(ix[f"synkinesis_suspected_{other}"]), "lag_s": round(a.lag_s, 2),
     }
 
 

@@ -25,11 +25,17 @@ from synktrack.epochs import (
     epochs_auto,
     epochs_from_protocol,
     movements_missing,
+    prompted_mask,
     rest_mask,
 )
 from synktrack.errors import InputError, NoFaceError, OutputError, SynktrackError
 from synktrack.history import append_session, check_history
-from synktrack.indices import METHODS, epochs_analyze, session_indices
+from synktrack.indices import (
+    METHODS,
+    blink_coupling_session,
+    epochs_analyze,
+    session_indices,
+)
 from synktrack.io.video import FrameSource, file_sha256, open_source
 from synktrack.landmarks import CONTAINER_NAME, Recording
 from synktrack.lids import LidSettings
@@ -449,14 +455,16 @@ def _session(frames: pd.DataFrame, proto: Protocol, rec: Recording, session: dic
     ep = epochs_from_protocol(frames, proto)
     t = frames["time_s"].to_numpy()
     usable = frames["usable"].to_numpy().astype(bool)
-    blink, n_blinks = blinks_detect(frames, rest_mask(frames, proto) & usable)
+    rest = rest_mask(frames, proto) & usable
+    blink, n_blinks = blinks_detect(frames, rest)
+    coupling = blink_coupling_session(frames, rest, prompted_mask(frames, proto))
     if len(ep):
         ep_rows, pooled = epochs_analyze(frames, ep, blink)
     else:
         ep_rows, pooled = pd.DataFrame(columns=list(EPOCH_COLUMNS)), {}
     ep_rows = ep_rows.reindex(columns=list(EPOCH_COLUMNS))
     indices = session_indices(ep_rows, pooled, affected_side=affected_side,
-                              eye_measure=EYE_MEASURE)
+                              eye_measure=EYE_MEASURE, blink=coupling)
     # A session is complete when the whole recording was read and every movement of the
     # protocol was seen and measured at least once (a still face is not a session).
     missing = movements_missing(ep, proto) if proto.movements() else ["any movement"]

@@ -72,6 +72,12 @@ def frame_textures(rgb: np.ndarray, points: np.ndarray) -> dict[str, float]:
     return {name: region_texture(gray, box) for name, box in regions_place(points).items()}
 
 
+def frame_textures_array(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(4,) textures in :data:`REGIONS` order (MediaPipe labels), NaN where not visible."""
+    tex = frame_textures(rgb, points)
+    return np.array([tex[name] for name in REGIONS], dtype=np.float32)
+
+
 def chin_neck_analyze(textures: dict[str, np.ndarray], movement: np.ndarray,
                       rest: np.ndarray, min_frames: int = 3) -> dict[str, float | None]:
     """Texture change (%) of each region during ``movement`` frames against ``rest`` frames.

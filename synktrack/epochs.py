@@ -17,6 +17,7 @@ from synktrack.protocol import Protocol, Step
 
 SIDES = ("left", "right")
 MIN_PLATEAU_FRAMES = 5
+MIN_REST_FRAMES = 10  # fewer rest frames than this do not set the open-eye aperture
 MIN_USABLE_FRACTION = 0.5
 #: Kinds of unusable epoch (the private ``_cause`` column of an epoch table).
 UNUSABLE_CAUSES = ("clip_end", "frames", "not_seen")
@@ -37,6 +38,15 @@ class EpochSettings:
     plateau_level: float = 0.6  # keep plateau frames above this share of the step's peak
     blink_max_s: float = 0.6  # dips longer than this are not blinks
     blink_drop: float = 0.5  # blink: aperture below this share of the rest aperture
+    # Partial blinks: both eyes dip fast by at least partial_depth of their level just
+    # before, stay below half-way for at most partial_max_s and come back to at least
+    # partial_recovery of that level soon after.
+    partial_depth: float = 0.3
+    partial_max_s: float = 0.3
+    partial_before_s: float = 0.2  # the open level is the largest aperture this long before
+    partial_after_s: float = 0.3  # ... and the recovery must come within this long after
+    partial_recovery: float = 0.75
+    partial_open: float = 0.6  # the eyes were open before: at least this share of rest
 
 
 def blinks_detect(frames: pd.DataFrame, rest_mask: np.ndarray,
@@ -45,25 +55,76 @@ def blinks_detect(frames: pd.DataFrame, rest_mask: np.ndarray,
 
     A blink is a dip of both eyes below ``blink_drop`` of their rest aperture
     that is shorter than ``blink_max_s`` and seen whole: open, measured eyes
-    just before and after it (a dip next to frames without an aperture, e.g.
-    a hand over the eye, may be part of a longer closure). Frames are padded
-    by one on each side.
+    on usable frames (``usable`` column, when there is one) just before and
+    after it (a dip next to frames without an aperture, e.g. a hand over the
+    eye, may be part of a longer closure). A partial blink is a brief, fast
+    dip of both eyes with a smaller depth (see :func:`partial_blinks`).
+    Frames are padded by one on each side.
     """
     s = settings or EpochSettings()
-    ap = frames[[f"eye_aperture_{side}_mm" for side in SIDES]].to_numpy()
-    rest = np.nanmedian(ap[rest_mask], axis=0) if rest_mask.any() else np.nanmedian(ap, axis=0)
+    ap = frames[[f"eye_aperture_{side}_mm" for side in SIDES]].to_numpy(dtype=float)
+    usable = frames["usable"].to_numpy().astype(bool) if "usable" in frames else \
+        np.ones(len(frames), bool)
+    # Too few rest frames (e.g. epochs found in a clip that never rests) give no open-eye
+    # level: the usable frames' median is used instead.
+    ref = rest_mask if rest_mask.sum() >= MIN_REST_FRAMES or not usable.any() else usable
+    with warnings.catch_warnings():  # no aperture at all (no face): no blink either
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rest = np.nanmedian(ap[ref], axis=0) if ref.any() else np.nanmedian(ap, axis=0)
     with np.errstate(invalid="ignore"):
         low = (ap < s.blink_drop * rest).all(axis=1)
     t = frames["time_s"].to_numpy()
     out = np.zeros(len(frames), bool)
     n = 0
-    measured = np.isfinite(ap).all(axis=1)
+    measured = np.isfinite(ap).all(axis=1) & usable
     for a, b in mask_runs(low):
         seen = (a == 0 or measured[a - 1]) and (b == len(low) or measured[b])
         if seen and t[b - 1] - t[a] <= s.blink_max_s:
             out[max(a - 1, 0) : min(b + 1, len(out))] = True
             n += 1
+    for a, b in partial_blinks(t, ap, rest, measured, s):
+        if not out[a:b].any():
+            out[max(a - 1, 0) : min(b + 1, len(out))] = True
+            n += 1
     return out, n
+
+
+def partial_blinks(t: np.ndarray, ap: np.ndarray, rest: np.ndarray, measured: np.ndarray,
+                   s: EpochSettings) -> list[tuple[int, int]]:
+    """[start, stop) frames of partial blinks: brief, fast dips of both eyes.
+
+    At a local minimum of the mean aperture, each eye must be at least
+    ``partial_depth`` below its largest aperture in the ``partial_before_s``
+    before (and by at least ``partial_depth`` of its rest aperture; the eyes
+    must have been open: ``partial_open`` of rest), come back to
+    ``partial_recovery`` of it within ``partial_after_s``, and stay below
+    half-way between the two for at most ``partial_max_s``. Every frame of
+    that window must be measured. Slow narrowing (a smile, looking down) and
+    closures that stay shut are not partial blinks.
+    """
+    found: list[tuple[int, int]] = []
+    n = len(t)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.mean(ap / rest, axis=1)
+    for m in range(1, n - 1):
+        if not (np.isfinite(mean[m]) and mean[m] <= mean[m - 1] and mean[m] < mean[m + 1]):
+            continue
+        a = int(np.searchsorted(t, t[m] - s.partial_before_s))
+        b = int(np.searchsorted(t, t[m] + s.partial_after_s, side="right"))
+        if a >= m or b <= m + 1 or not measured[a:b].all():
+            continue
+        before, after = ap[a:m].max(axis=0), ap[m + 1 : b].max(axis=0)
+        if not ((ap[m] <= (1 - s.partial_depth) * before).all()
+                and (before - ap[m] >= s.partial_depth * rest).all()
+                and (after >= s.partial_recovery * before).all()
+                and (before >= s.partial_open * rest).all()):
+            continue
+        below = (ap[a:b] < (before + ap[m]) / 2).all(axis=1)
+        run = next(((a + x, a + y) for x, y in mask_runs(below) if a + x <= m < a + y), None)
+        if run is not None and t[run[1] - 1] - t[run[0]] <= s.partial_max_s and \
+                not any(x < run[1] and run[0] < y for x, y in found):
+            found.append(run)
+    return found
 
 
 def blink_bottoms(frames: pd.DataFrame, blink: np.ndarray) -> list[int]:
@@ -79,6 +140,18 @@ def rest_mask(frames: pd.DataFrame, protocol: Protocol) -> np.ndarray:
     for step in protocol.steps:
         if step.movement == "rest":
             mask |= (t >= step.start_s) & (t < step.end_s)
+    return mask
+
+
+def prompted_mask(frames: pd.DataFrame, protocol: Protocol,
+                  settings: EpochSettings | None = None) -> np.ndarray:
+    """(time,) frames inside the protocol's movement steps or the relax time after each."""
+    s = settings or EpochSettings()
+    t = frames["time_s"].to_numpy()
+    mask = np.zeros(len(t), bool)
+    for step in protocol.steps:
+        if step.movement != "rest":
+            mask |= (t >= step.start_s) & (t < step.end_s + s.relax_s)
     return mask
 
 

@@ -14,12 +14,22 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from synktrack.blink_coupling import CouplingStatus, SideCoupling, blink_coupling_analyze
 from synktrack.schema import (
     INDICES,
     SIDES,
+    TEXTURE_INDICES,
     asymmetry_column,
     index_column,
 )
+
+# Movements whose chin and neck texture is compared with rest (co-activation).
+TEXTURE_MOVEMENTS = ("smile", "pucker", "eye_closure")
+TEXTURE_MIN_FRAMES = 3  # fewest measured frames of a region on the plateau and at rest
+# The rest texture's spread is never taken below this share of its level (a still image
+# has almost none, and the score must stay finite).
+TEXTURE_SPREAD_FLOOR = 0.002
+TEXTURE_SEEN_Z = 4.0  # a change this many rest spreads is co-activation seen (benchmarks)
 
 
 class Norm(NamedTuple):
@@ -54,6 +64,10 @@ class FlagRules:
     closure_corner_mm: float = 1.5  # mouth corner moves this far during eye closure
     closure_excess_mm: float = 1.0  # ... and this much more than the other corner
     smile_z: float = 2.0  # with valid norms: narrowing this far above healthy, one-sided
+    # Mouth corner rises this much at the spontaneous blinks (about the averaged landmark
+    # noise; an injected 0.5 mm pull reads 0.41-0.45 mm, see benchmarks/bench_blink_coupling)
+    blink_pull_mm: float = 0.3
+    blink_excess_mm: float = 0.2  # ... this much more than the other corner, CI above zero
     forceful_smile_mm: float = 8.0  # "gentler please" above these amplitudes
     forceful_pucker_mm: float = 9.0
     forceful_brow_mm: float = 10.0
@@ -76,6 +90,26 @@ def _slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     slope = float(np.polyfit(x, y, 1)[0])
     r = float(np.corrcoef(x, y)[0, 1]) if np.std(y) > 1e-9 else 0.0
     return slope, r
+
+
+def texture_change(rest: np.ndarray, moving: np.ndarray) -> tuple[float, float]:
+    """(% change, z-like score) of a region's texture on ``moving`` frames against ``rest``.
+
+    The % is the change of the median against the rest median; the score divides the
+    same change by the rest frames' robust SD (1.4826 x MAD, at least
+    :data:`TEXTURE_SPREAD_FLOOR` of the rest level), so that a face whose skin
+    already has much fine texture (a smaller % for the same dimpling) and a face with
+    little read alike. NaN, NaN when the region is not measured on enough frames.
+    """
+    rest, moving = rest[np.isfinite(rest)], moving[np.isfinite(moving)]
+    if len(rest) < TEXTURE_MIN_FRAMES or len(moving) < TEXTURE_MIN_FRAMES:
+        return np.nan, np.nan
+    base = float(np.median(rest))
+    if base <= 0:
+        return np.nan, np.nan
+    change = float(np.median(moving)) - base
+    spread = max(1.4826 * float(np.median(np.abs(rest - base))), TEXTURE_SPREAD_FLOOR * base)
+    return 100.0 * change / base, change / spread
 
 
 def epochs_analyze(frames: pd.DataFrame, epochs: pd.DataFrame,
@@ -120,6 +154,13 @@ def epochs_analyze(frames: pd.DataFrame, epochs: pd.DataFrame,
                 brow_raise_mm=float(plat_all[c["brow"]].median() - rest[c["brow"]].median()),
                 blink_frames=int((ep["_plateau"] & blink).sum()),
             )
+            if ep["movement"] in TEXTURE_MOVEMENTS:
+                for part in ("chin", "neck"):
+                    col = f"{part}_texture_{side}"
+                    if col in frames:
+                        pct, z = texture_change(rest[col].to_numpy(float),
+                                                plat_all[col].to_numpy(float))
+                        row[f"{part}_texture_pct"], row[f"{part}_texture_z"] = pct, z
             # Time-resolved coupling over the epoch's frames (ramps included) and the rest
             # frames around it, which anchor the slope at rest: however much of the ramps
             # an epoch holds (a prompted step, or one found in the signals), the slope runs
@@ -144,10 +185,79 @@ def epochs_analyze(frames: pd.DataFrame, epochs: pd.DataFrame,
     return table, {k: np.concatenate(v) for k, v in pooled.items()}
 
 
+def blink_coupling_session(frames: pd.DataFrame, rest: np.ndarray,
+                           prompted: np.ndarray) -> dict[str, SideCoupling]:
+    """Blink-locked corner pull per side from a session's frames.
+
+    Parameters
+    ----------
+    frames
+        Per-frame measures; frames not ``usable`` (pose, jitter, no face) do not
+        count in the corner average (their corner position is left out).
+    rest
+        (time,) bool, usable rest frames (the open-eye aperture for blink detection).
+    prompted
+        (time,) bool, frames inside prompted movements (and their release): blinks
+        there are left out.
+    """
+    usable = frames["usable"].to_numpy().astype(bool) if "usable" in frames else \
+        np.ones(len(frames), bool)
+    masked = frames.copy()
+    for side in SIDES:
+        col = f"mouth_corner_{side}_y_mm"
+        masked[col] = masked[col].where(usable)
+    return blink_coupling_analyze(masked, rest, prompted)
+
+
+def _texture_indices(usable: pd.DataFrame) -> dict[str, object]:
+    """Chin and neck co-activation per side: mean over the usable smile, pucker and
+    eye-closure epochs, its SD, the z-like score and a status (``not_visible``: no number)."""
+    unit = "_pct"
+    out: dict[str, object] = {}
+    for stem in TEXTURE_INDICES:
+        part = stem.split("_")[0]
+        for side in SIDES:
+            sel = usable[usable["movement"].isin(TEXTURE_MOVEMENTS) & (usable["side"] == side)] \
+                if len(usable) else usable
+            pct = sel[f"{part}_texture_pct"].to_numpy(float) \
+                if f"{part}_texture_pct" in sel else np.array([])
+            z = sel[f"{part}_texture_z"].to_numpy(float) \
+                if f"{part}_texture_z" in sel else np.array([])
+            ok = np.isfinite(pct)
+            status = "ok" if ok.any() else ("not_visible" if len(sel) else "no_movement")
+            out[index_column(stem, side)] = float(np.mean(pct[ok])) if ok.any() else np.nan
+            out[f"{stem}_{side}_sd{unit}"] = float(np.std(pct[ok], ddof=1)) if ok.sum() > 1 \
+                else np.nan
+            out[f"{stem}_{side}_z"] = float(np.mean(z[ok])) if ok.any() else np.nan
+            out[f"{stem}_{side}_status"] = status
+    return out
+
+
+def blink_row(blink: dict[str, SideCoupling] | None) -> dict[str, object]:
+    """The session.csv columns of the blink-locked pull (a status, never a made-up number)."""
+    out: dict[str, object] = {}
+    for side in SIDES:
+        res = blink.get(side) if blink else None
+        ok = res is not None and res.status is CouplingStatus.OK
+        out[index_column("blink_pull", side)] = res.pull_mm if ok and res else np.nan
+        out[f"blink_pull_{side}_ci_low_mm"] = res.ci_low_mm if ok and res else np.nan
+        out[f"blink_pull_{side}_ci_high_mm"] = res.ci_high_mm if ok and res else np.nan
+        out[f"blink_pull_{side}_blinks_n"] = res.n_blinks if res else 0
+        out[f"blink_pull_{side}_lag_s"] = res.lag_s if ok and res else np.nan
+        out[f"blink_pull_{side}_status"] = (res.status.value if res
+                                            else CouplingStatus.NOT_ENOUGH_BLINKS.value)
+    return out
+
+
 def session_indices(ep_rows: pd.DataFrame, pooled: dict[str, np.ndarray],
                     affected_side: str = "unknown", eye_measure: str = "image_lids",
-                    rules: FlagRules | None = None) -> dict[str, object]:
-    """Session indices per side, asymmetries, norms, flags and repeatability."""
+                    rules: FlagRules | None = None,
+                    blink: dict[str, SideCoupling] | None = None) -> dict[str, object]:
+    """Session indices per side, asymmetries, norms, flags and repeatability.
+
+    ``blink`` is the blink-locked coupling per side (:func:`blink_coupling_session`);
+    without it the blink columns say ``not_enough_blinks``.
+    """
     rules = rules or FlagRules()
     out: dict[str, object] = {}
     usable = ep_rows[ep_rows["usable"].astype(bool)] if len(ep_rows) else ep_rows
@@ -177,6 +287,8 @@ def session_indices(ep_rows: pd.DataFrame, pooled: dict[str, np.ndarray],
             slope, r = _slope(x, y) if len(x) else (np.nan, np.nan)
             out[index_column(stem, side)] = slope
             out[f"{stem}_r_{side}"] = r
+    out.update(blink_row(blink))
+    out.update(_texture_indices(usable))
     for stem in INDICES:
         left, right = out[index_column(stem, "left")], out[index_column(stem, "right")]
         if affected_side in SIDES:
@@ -199,6 +311,14 @@ def session_indices(ep_rows: pd.DataFrame, pooled: dict[str, np.ndarray],
     out.update(_flags(out, rules, norms_ok))
     out.update(_gentler(out, rules))
     return out
+
+
+def _get(ix: dict[str, object], key: str) -> float:
+    """``ix[key]`` as a float, NaN when missing or not a number."""
+    try:
+        return float(ix.get(key, np.nan))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _flags(ix: dict[str, object], rules: FlagRules, norms_ok: bool) -> dict[str, object]:
@@ -226,6 +346,12 @@ def _flags(ix: dict[str, object], rules: FlagRules, norms_ok: bool) -> dict[str,
         corner_ex = corner - v("mouth_corner_eye_closure", other)
         if corner > rules.closure_corner_mm and corner_ex > rules.closure_excess_mm:
             reasons.append(f"when the eyes close the {side} mouth corner moves {corner:.1f} mm")
+        pull, low = _get(ix, index_column("blink_pull", side)), \
+            _get(ix, f"blink_pull_{side}_ci_low_mm")
+        other_pull = _get(ix, index_column("blink_pull", other))
+        pull_ex = pull - (other_pull if np.isfinite(other_pull) else 0.0)
+        if pull > rules.blink_pull_mm and low > 0 and pull_ex > rules.blink_excess_mm:
+            reasons.append(f"at each blink the {side} mouth corner rises {pull:.1f} mm")
         res[f"synkinesis_suspected_{side}"] = int(bool(reasons))
         res[f"synkinesis_reason_{side}"] = (
             "; ".join(reasons) + " - worth discussing with your therapist (not a diagnosis)"
@@ -258,7 +384,10 @@ METHODS = {
     "face too small or jittery landmarks are left out and counted; an epoch with fewer than "
     "half its frames usable is marked unusable with the reason.",
     "blinks": "A blink is a dip of both eyes below half their rest aperture lasting at most "
-    "0.6 s; blink frames are left out of eye measures except during eye closure.",
+    "0.6 s, or a partial blink: a fast dip of both eyes by at least 30 % of their aperture "
+    "just before (within 0.2 s), below half-way for at most 0.3 s, and back to at least 75 % "
+    "within 0.3 s. Only blinks with well-measured frames around them count. Blink frames "
+    "are left out of eye measures except during eye closure.",
     "eye_narrowing": "Eye aperture (palpebral fissure height at the eye centre, lid margins "
     "found in the image) on the plateau, median, as a reduction in % of the rest aperture; mean "
     "over repetitions; SD across repetitions is the repeatability.",
@@ -270,15 +399,50 @@ METHODS = {
     "least-squares slope of eye narrowing (% of rest) on same-side mouth-corner excursion "
     "(mm), with its correlation r. Ocular-oral coupling: over the eye-closure epochs, the slope "
     "of mouth-corner excursion (mm) per 10 % of same-side eye closure.",
+    "blink_coupling": "Blink-locked ocular-oral coupling (blink_pull): every spontaneous blink "
+    "outside the prompted movements (a blink whose 0.25 s before or 0.6 s after touches a "
+    "movement step or the second after it is left out) is a trigger. For each side the "
+    "vertical mouth-corner position (head-fixed, mm, + = up) is cut from 0.25 s before to "
+    "0.6 s after blink onset, each cut minus its own mean over the 0.25 s before the blink, "
+    "and averaged over blinks. The lag is the time of the largest averaged movement; the "
+    "value is the mean over blinks around that lag, with a 95 % t confidence interval and "
+    "the number of blinks used. Fewer than 5 blinks gives the status not_enough_blinks and "
+    "no number. What it can tell: a mouth corner that rises in step with the blinks (eye-to-"
+    "mouth synkinesis at its most frequent natural trigger), how large and how late, with a "
+    "confidence interval from many repetitions. What it cannot tell: movements under about "
+    "0.3 mm (landmark noise), movement that is not vertical, a pull that comes later than "
+    "0.6 s, or synkinesis that appears only with forceful eye closure; blinks it misses (very "
+    "shallow, or with the head turned) are simply not averaged, and a corner that moves at "
+    "random times only widens the interval. A smile or talking that happens to coincide with "
+    "blinks can raise it, so it is a prompt to look, not a diagnosis.",
+    "chin_neck": "Chin (mentalis) and upper-neck (platysma) co-activation: regions placed "
+    "from the face landmarks in every frame, while the frame is analysed (chin halves between "
+    "the lower lip, the chin tip and each mouth corner; upper-neck halves from 0.2 to 1.2 "
+    "lip-to-chin heights below the chin tip). Each region is resampled to 32 x 32 pixels (so "
+    "camera distance does not change it) and its fine texture is the SD of the Laplacian "
+    "divided by the mean brightness (so a change of light gain does not change it). For each "
+    "smile, pucker and eye-closure epoch: the plateau median against the median of the rest "
+    "around it, in % of the rest texture (chin_coactivation, neck_coactivation, mean over "
+    "the epochs, SD across them) and in robust SDs of the rest frames' texture (the _z "
+    "columns), which reads alike on faces with much or little skin texture. A region out of "
+    "the picture (the neck often is) is not_visible, never a number. What it can tell: skin "
+    "that dimples or bands appear in step with a prompted movement, on which side. What it "
+    "cannot tell: which muscle it is, movement without a texture change, or anything under "
+    "a beard, a collar or heavy video compression; head turns and shadows that move with the "
+    "movement can change texture too. Not part of the synkinesis flag: no palsy recordings "
+    "have validated a threshold.",
     "asymmetry": "Affected minus other side (right minus left when the affected side is "
     "unknown).",
     "norms": "z = (value - healthy mean) / healthy SD: smile eye narrowing "
     + NORMS["eye_narrowing_smile"].text() + ", pucker " + NORMS["eye_narrowing_pucker"].text()
     + ". Only given for an eye measure shown unbiased on the injection harness.",
     "flags": "synkinesis_suspected marks a one-sided excess: a smile narrowing the eye more "
-    "than 10 % beyond the other eye, a pucker 8 % beyond, or a mouth corner moving more than "
-    "1.5 mm (and 1 mm beyond the other) during eye closure. Symmetric narrowing, as in a "
-    "healthy smile, never raises it. It is a prompt to talk with a therapist, not a diagnosis.",
+    "than 10 % beyond the other eye, a pucker 8 % beyond, a mouth corner moving more than "
+    "1.5 mm (and 1 mm beyond the other) during eye closure, or a mouth corner rising more than "
+    f"{FlagRules().blink_pull_mm:g} mm at the spontaneous blinks (95 % interval above zero, "
+    f"and {FlagRules().blink_excess_mm:g} mm beyond the other corner). Symmetric narrowing, "
+    "as in a healthy smile, never raises it. It is a prompt to talk with a therapist, not a "
+    "diagnosis.",
     "gentler_please": "Raised when a smile moved a mouth corner more than 8 mm, a pucker more "
     "than 9 mm or a brow raise more than 10 mm: therapy asks for small, gentle movements.",
 }

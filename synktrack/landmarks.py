@@ -52,9 +52,11 @@ DIMS: dict[str, tuple[str, ...]] = {
     "eye_margins": ("time", "eye", "lid", "xy"),
     "eye_confidence": ("time", "eye"),
     "iris_px": ("time", "eye"),
+    "chin_neck": ("time", "region"),
 }
 EYE_ORDER = ("right", "left")  # MediaPipe labels, the order of the ``eye`` dimension
-_OPTIONAL = ("eye_margins", "eye_confidence", "iris_px")  # absent from version-1 containers
+# Absent from version-1 containers (eye_*, iris_px) or from those before chin_neck.
+_OPTIONAL = ("eye_margins", "eye_confidence", "iris_px", "chin_neck")
 SPACE = ("x", "y", "z")
 CONTAINER_NAME = "landmarks.npz"
 CONTAINER_VERSION = 2
@@ -83,6 +85,7 @@ class Recording:
     eye_margins: np.ndarray = field(default_factory=lambda: np.empty(0))
     eye_confidence: np.ndarray = field(default_factory=lambda: np.empty(0))
     iris_px: np.ndarray = field(default_factory=lambda: np.empty(0))
+    chin_neck: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     def __post_init__(self) -> None:
         n = len(self.time_s)
@@ -184,6 +187,7 @@ def empty_arrays(n: int) -> dict[str, np.ndarray]:
         "eye_margins": np.full((n, 2, 2, 2), np.nan),
         "eye_confidence": np.full(n, np.nan)[:, None].repeat(2, axis=1),
         "iris_px": np.full((n, 2), np.nan),
+        "chin_neck": np.full((n, 4), np.nan, dtype=np.float32),  # see chin_neck.REGIONS
     }
 
 
@@ -348,7 +352,8 @@ class RecordingBuilder:
         return self._n
 
     def append(self, time_s: float, face: FaceResult,
-               refined: tuple[np.ndarray, ...] | None = None) -> None:
+               refined: tuple[np.ndarray, ...] | None = None,
+               chin_neck: np.ndarray | None = None) -> None:
         if self._n == len(self._arrays["time_s"]):
             grown = empty_arrays(2 * self._n)
             for name, arr in self._arrays.items():
@@ -368,6 +373,8 @@ class RecordingBuilder:
             a["to_ref"][i], a["tracked"][i], a["tracked_ok"][i] = refined[:3]
             if len(refined) > 3:
                 a["eye_margins"][i], a["eye_confidence"][i], a["iris_px"][i] = refined[3:]
+        if chin_neck is not None:
+            a["chin_neck"][i] = chin_neck
         self._n += 1
 
     def build(self, attrs: dict[str, Any]) -> Recording:

@@ -40,6 +40,21 @@ INDICES: dict[str, tuple[str, str]] = {
         "slope of mouth-corner movement (mm) per 10 % of eye closure over the frames of "
         "eye-closure epochs",
     ),
+    "blink_pull": (
+        "_mm",
+        "upward mouth-corner movement time-locked to spontaneous blinks outside the prompted "
+        "movements (event-related average, mm; + = up)",
+    ),
+    "chin_coactivation": (
+        "_pct",
+        "change of the chin half's fine skin texture (mentalis dimpling) during smile, pucker "
+        "and eye closure against the rest around them, % of the rest texture",
+    ),
+    "neck_coactivation": (
+        "_pct",
+        "change of the upper neck's fine skin texture (platysma bands) during smile, pucker "
+        "and eye closure against the rest around them, % of the rest texture",
+    ),
 }
 # Indices that are synkinesis signs (the rest are target-movement amplitudes).
 SYNKINESIS_INDICES = (
@@ -48,6 +63,9 @@ SYNKINESIS_INDICES = (
     "mouth_corner_eye_closure",
     "oral_ocular_coupling",
     "ocular_oral_coupling",
+    "blink_pull",
+    "chin_coactivation",
+    "neck_coactivation",
 )
 TARGET_INDICES = ("smile_excursion", "pucker_excursion", "eye_closure", "brow_raise")
 
@@ -78,6 +96,45 @@ def upgrade_columns(table: pd.DataFrame) -> pd.DataFrame:
         else:
             out = out.rename(columns={old: new})
     return out
+
+
+# Indices measured once per session (no repetitions, so no repeatability SD column).
+NO_REPETITION_SD = ("oral_ocular_coupling", "ocular_oral_coupling", "blink_pull")
+# Status of the blink-locked index per side: "ok", or why there is no number.
+BLINK_STATUSES = ("ok", "not_enough_blinks")
+
+
+def blink_columns(side: str) -> dict[str, str]:
+    """Columns that go with ``blink_pull_{side}_mm``: CI, blinks used, lag and status."""
+    return {
+        f"blink_pull_{side}_ci_low_mm": f"patient's {side}: lower end of the 95 % confidence "
+        "interval of blink_pull (mm)",
+        f"blink_pull_{side}_ci_high_mm": f"patient's {side}: upper end of the 95 % confidence "
+        "interval of blink_pull (mm)",
+        f"blink_pull_{side}_blinks_n": f"patient's {side}: spontaneous blinks the blink_pull "
+        "average is made of",
+        f"blink_pull_{side}_lag_s": f"patient's {side}: time from blink onset to the peak of "
+        "the averaged corner movement (s)",
+        f"blink_pull_{side}_status": "ok, or not_enough_blinks (then blink_pull is empty: too "
+        "few spontaneous blinks outside the prompted movements to average)",
+    }
+
+
+# Chin and neck co-activation per side: a z-like score and whether the region was seen.
+TEXTURE_INDICES = ("chin_coactivation", "neck_coactivation")
+TEXTURE_STATUSES = ("ok", "not_visible", "no_movement")
+
+
+def texture_columns(stem: str, side: str) -> dict[str, str]:
+    """Columns that go with ``{stem}_{side}_pct``: the z-like score and the status."""
+    region = stem.split("_")[0]
+    return {
+        f"{stem}_{side}_z": f"patient's {side}: the same change in units of the rest texture's "
+        "own spread (robust SD over the rest frames): comparable between faces",
+        f"{stem}_{side}_status": f"ok; not_visible (the {region} region was out of the "
+        "picture, then the values are empty); no_movement (no usable smile, pucker or eye "
+        "closure)",
+    }
 
 
 def index_column(stem: str, side: str) -> str:
@@ -132,11 +189,17 @@ def session_columns() -> dict[str, str]:
         if stem in ("oral_ocular_coupling", "ocular_oral_coupling"):
             for side in SIDES:
                 cols[f"{stem}_r_{side}"] = f"correlation behind {stem}_{side}"
+        if stem == "blink_pull":
+            for side in SIDES:
+                cols.update(blink_columns(side))
+        if stem in TEXTURE_INDICES:
+            for side in SIDES:
+                cols.update(texture_columns(stem, side))
         cols[asymmetry_column(stem)] = (
             f"{stem}: affected minus other side (right minus left when the side is unknown)"
         )
     for stem in INDICES:
-        if stem in ("oral_ocular_coupling", "ocular_oral_coupling"):
+        if stem in NO_REPETITION_SD:
             continue
         unit, _ = INDICES[stem]
         for side in SIDES:
@@ -180,6 +243,11 @@ EPOCH_COLUMNS: dict[str, str] = {
     "mouth_corner_dy_mm": "mouth-corner vertical change from rest (+ = up) (mm)",
     "mouth_corner_excursion_mm": "mouth-corner displacement from rest (mm)",
     "brow_raise_mm": "brow lift from rest (mm)",
+    "chin_texture_pct": "chin-half texture change from rest on the plateau, % of rest",
+    "chin_texture_z": "the same change in robust SDs of the rest texture",
+    "neck_texture_pct": "upper-neck texture change from rest on the plateau, % of rest "
+    "(empty when the neck is not in the picture)",
+    "neck_texture_z": "the same change in robust SDs of the rest texture",
     "coupling_slope": "within-epoch slope of the cross-region coupling (see session.json)",
     "coupling_r": "correlation behind coupling_slope",
 }

@@ -34,11 +34,15 @@ class Synkinesis:
         Extra narrowing of that eye during smile and pucker, % of its rest aperture.
     ocular_oral_mm
         Upward pull of that mouth corner during eye closure (mm).
+    blink_pull_mm
+        Upward pull of that mouth corner at every spontaneous blink (mm), in
+        sessions simulated with ``blinks=True``.
     """
 
     side: str | None = None
     oral_ocular_pct: float = 0.0
     ocular_oral_mm: float = 0.0
+    blink_pull_mm: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,19 +109,45 @@ def envelope(t: np.ndarray | float, start: float, end: float, onset: float = 0.3
     return x * x * (3.0 - 2.0 * x)
 
 
+BLINK_S = 0.2  # spontaneous blinks of simulated sessions last this long
+BLINK_PULL_LAG_S = 0.1  # ... and a blink-locked pull starts this long after blink onset
+
+
+def rest_blinks(protocol: Protocol, seed: int = 0) -> list[float]:
+    """Onsets of one spontaneous blink per rest step (after its first 1.3 s, so that it
+    falls outside the prompted movements and their release), the truth of a session
+    simulated with ``blinks=True``."""
+    rng = np.random.default_rng(seed + 1)
+    return [s.start_s + 1.3 + float(rng.uniform(0.0, max(s.duration_s - 2.3, 0.0)))
+            for s in protocol.steps if s.movement == "rest" and s.duration_s >= 2.4]
+
+
 def session_simulate(image: np.ndarray, geom: FaceGeometry, protocol: Protocol,
                      synkinesis: Synkinesis | None = None, fps: float = 25.0,
                      healthy: Healthy | None = None, sway_px: float = 1.0,
-                     noise: float = 1.5, seed: int = 0) -> Iterator[tuple[float, np.ndarray]]:
+                     noise: float = 1.5, seed: int = 0,
+                     blinks: bool = False) -> Iterator[tuple[float, np.ndarray]]:
     """Frames of a guided session following ``protocol``.
 
     Yields ``(time_s, rgb_frame)``. A slow head sway and sensor noise make the
-    clip behave like a camera recording.
+    clip behave like a camera recording. ``blinks`` adds one spontaneous blink
+    (90 % lid closure over :data:`BLINK_S`) in every rest step
+    (:func:`rest_blinks`), with the synkinesis' blink-locked corner pull.
     """
     syn = synkinesis or Synkinesis()
     rng = np.random.default_rng(seed)
     warper = Warper(image, geom)
     full = {m: movement_injection(m, geom, syn, healthy) for m in protocol.movements()}
+    onsets = rest_blinks(protocol, seed) if blinks else []
+    ap = rest_apertures_mm(geom)
+    full["blink"] = Injection(lid_upper_mm={s: 0.85 * 0.9 * ap[s] for s in SIDES},
+                              lid_lower_mm={s: 0.15 * 0.9 * ap[s] for s in SIDES})
+    full["blink_pull"] = Injection(corner_mm={syn.side: (0.0, syn.blink_pull_mm)}) \
+        if syn.side and syn.blink_pull_mm else Injection()
+
+    def bump(t: float, start: float, dur: float) -> float:
+        u = (t - start) / dur
+        return float(np.sin(np.pi * u) ** 2) if 0 <= u <= 1 else 0.0
     h, w = image.shape[:2]
     n = int(round(protocol.duration_s * fps))
     noise_bank = [rng.normal(0, noise, image.shape).astype(np.float32) for _ in range(7)]
@@ -130,6 +160,13 @@ def session_simulate(image: np.ndarray, geom: FaceGeometry, protocol: Protocol,
                 a = round(float(envelope(t, step.start_s, step.end_s)), 3)
                 if a > 0:
                     key.append((step.movement, a))
+        for o in onsets:
+            lid = round(bump(t, o, BLINK_S), 2)
+            pull = round(bump(t, o + BLINK_PULL_LAG_S, BLINK_S + 0.2), 2)
+            if lid > 0:
+                key.append(("blink", lid))
+            if pull > 0 and not full["blink_pull"].is_empty():
+                key.append(("blink_pull", pull))
         if tuple(key) not in cache:
             inj = Injection()
             for movement, a in key:
@@ -208,6 +245,7 @@ def expected_indices(synkinesis: Synkinesis | None = None,
 
     closure_corner = pair(0.0, syn.ocular_oral_mm)
     return {
+        "blink_pull": pair(0.0, syn.blink_pull_mm),
         "eye_narrowing_smile": pair(h.smile_narrowing_pct, syn.oral_ocular_pct),
         "eye_narrowing_pucker": pair(0.0, syn.oral_ocular_pct),
         "mouth_corner_eye_closure": closure_corner,

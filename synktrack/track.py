@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from synktrack.chin_neck import frame_textures_array
 from synktrack.landmarks import FaceResult, Landmarker, Recording, RecordingBuilder, to_pixels
 from synktrack.measures.pose import yaw_pitch_roll
 from synktrack.mesh_mirror import symmetrise
@@ -81,6 +82,7 @@ class ClipTracker:
         """Landmark and refine one RGB frame; return whether a face was found."""
         face = self.landmarker.process(image, time_s)
         refined = None
+        textures = None
         if face.landmarks is not None:
             h, w = image.shape[:2]
             pts = to_pixels(face.landmarks[:, :2], w, h)
@@ -95,7 +97,8 @@ class ClipTracker:
             refined = self.refiner.process(image, pts, blink)
             if not had_ref and self.refiner.has_reference:
                 self.reference = len(self.builder)
-        self.builder.append(time_s, face, refined)
+            textures = frame_textures_array(image, pts)  # chin and neck, while the image is here
+        self.builder.append(time_s, face, refined, textures)
         return face.landmarks is not None
 
     def recording(self, attrs: dict[str, Any]) -> Recording:

@@ -53,11 +53,13 @@ def test_blinks_in_prompted_movements_are_excluded() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mm", [0.0, 0.5, 2.0])
-def test_real_face_injection(model_path: Path, mm: float) -> None:
+@pytest.mark.parametrize(("face", "mm"), [("001", 0.0), ("001", 0.5), ("001", 2.0),
+                                          ("004", 0.0), ("004", 0.5)])
+def test_real_face_injection(model_path: Path, face: str, mm: float) -> None:
+    """flag_side / flag_other are the session's synkinesis flags (FlagRules)."""
     import bench_blink_coupling as bench
 
-    row = bench.run("001", mm)
+    row = bench.run(face, mm)
     assert row["status"] == "ok" and row["blinks_used"] >= row["blinks_true"] - 1
     assert not row["flag_other"]
     if mm:

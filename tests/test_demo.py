@@ -33,5 +33,9 @@ def test_demo_results_on_stdout_and_no_litter(tmp_path: Path, model_path: Path) 
     assert "a healthy smile narrows both eyes by about 20 %" in proc.stdout
     row = pd.read_csv(out / "session.csv").iloc[0]
     assert row["complete"] == 1 and row["epochs_usable"] == row["epochs_total"] == 8
+    # one spontaneous blink per rest step, the left corner pulled 1 mm at each (the default)
+    assert row["blink_pull_left_status"] == "ok" and row["blink_pull_left_blinks_n"] >= 7
+    assert 0.5 <= row["blink_pull_left_mm"] <= 1.3 and abs(row["blink_pull_right_mm"]) < 0.3
+    assert "at each blink the left mouth corner rises" in row["synkinesis_reason_left"]
     for name in ("demo_session.mp4", "summary.png", "frames.csv", "epochs.csv", "session.json"):
         assert (out / name).is_file(), name

@@ -498,6 +498,8 @@ def test_whole_check_in_chromium(store: Path, resolved: Any, fake_camera: Path,
             latency = (timing["resultsShown"] - timing["lastStepEnd"]) / 1000
             print(f"last prompt -> results on screen: {latency:.2f} s")
             results_text = page.inner_text("#screen-results")
+            blink_items = page.locator("#results-blink li").all_inner_texts()
+            blink_shown = page.is_visible("#results-blink")
             page.focus("#btn-done")
             page.keyboard.press("Enter")
             page.wait_for_selector("#screen-bye:not([hidden])")
@@ -509,6 +511,10 @@ def test_whole_check_in_chromium(store: Path, resolved: Any, fake_camera: Path,
         run.server.app.stop("test over")
     assert not [e for e in errors if "favicon" not in e], errors
     assert "not a diagnosis" in results_text
+    # The blink-locked index has its own section: a 15 s check has too few blinks for it.
+    assert blink_shown and len(blink_items) == 2
+    assert all("mouth corner at your blinks" in b for b in blink_items), blink_items
+    assert "Chin skin change during the movements" in results_text
     hist = pd.read_csv(store / "subjects" / "pat01" / "history.csv")
     assert len(hist) == 3
     row = hist.iloc[-1]

@@ -37,6 +37,10 @@ def demo(
     ocular_oral_mm: Annotated[
         float, typer.Option(help="Mouth-corner lift on that side during eye closure (mm).")
     ] = 2.5,
+    blink_pull_mm: Annotated[
+        float, typer.Option(help="Mouth-corner lift on that side at every spontaneous blink "
+                                 "(mm; one blink in each rest step).")
+    ] = 1.0,
     model: Annotated[
         Path | None, typer.Option(help="face_landmarker.task to use (default: see `synktrack "
                                        "model`).")
@@ -69,11 +73,13 @@ def demo(
         raise InputError(f"--side must be left, right or none, not {side!r}")
     resolved = resolve_model(model, announce=say)
     protocol = load_protocol("quick-check")
-    syn = Synkinesis(None if side == "none" else side, oral_ocular_pct, ocular_oral_mm)
+    syn = Synkinesis(None if side == "none" else side, oral_ocular_pct, ocular_oral_mm,
+                     blink_pull_mm)
     say(f"demo: NASA astronaut portrait (public domain, from scikit-image), protocol "
         f"'{protocol.name}' ({protocol.duration_s:.0f} s); injected: "
         + (f"{side}-sided synkinesis, eye narrowing +{oral_ocular_pct:g} % with smile and "
-           f"pucker, mouth corner lift {ocular_oral_mm:g} mm with eye closure"
+           f"pucker, mouth corner lift {ocular_oral_mm:g} mm with eye closure and "
+           f"{blink_pull_mm:g} mm at each spontaneous blink"
            if syn.side else "none (healthy control)"))
     face = demo_portrait()
     geom = face_geometry(face, resolved.path)
@@ -81,7 +87,7 @@ def demo(
     clip = out / "demo_session.mp4"
     out.mkdir(parents=True, exist_ok=True)
     with frame_progress("Making the demo clip") as progress:
-        frames = session_simulate(face, geom, protocol, syn, fps=fps)
+        frames = session_simulate(face, geom, protocol, syn, fps=fps, blinks=True)
         n_total = int(round(protocol.duration_s * fps))
 
         def counted() -> Iterator[tuple[float, np.ndarray]]:

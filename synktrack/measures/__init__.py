@@ -90,6 +90,9 @@ COLUMNS: dict[str, str] = {
        for s in SIDES},
     **{f"smile_score_{s}": f"MediaPipe mouthSmile blendshape for the patient's {s} side (0-1)"
        for s in SIDES},
+    **{f"{part}_texture_{s}": f"fine texture of the patient's {s} {where} (SD of the Laplacian "
+       "over mean brightness, region resampled to a fixed size; empty when not in frame)"
+       for part, where in (("chin", "chin half"), ("neck", "upper neck")) for s in SIDES},
     "yaw_deg": "head yaw; positive = face turned towards the patient's left (deg)",
     "pitch_deg": "head pitch; positive = chin up (deg)",
     "roll_deg": "head roll; positive = tilted towards the patient's right shoulder (deg)",
@@ -219,6 +222,12 @@ def measures_process(rec: Recording, mirrored: bool = False,
         cols[f"blink_score_{side}"] = _blendshape(rec, names, "eyeBlink", labels[side])
     for side in SIDES:
         cols[f"smile_score_{side}"] = _blendshape(rec, names, "mouthSmile", labels[side])
+    from synktrack.chin_neck import REGIONS  # here: chin_neck itself imports measures.ids
+
+    for part in ("chin", "neck"):
+        for side in SIDES:
+            cols[f"{part}_texture_{side}"] = rec.chin_neck[
+                :, REGIONS.index(f"{part}_{labels[side]}")].astype(float)
     ypr = yaw_pitch_roll(rec.matrix, mirrored)
     cols["yaw_deg"], cols["pitch_deg"], cols["roll_deg"] = ypr[:, 0], ypr[:, 1], ypr[:, 2]
     raw = rec.landmarks_px()

@@ -17,7 +17,14 @@ import numpy as np
 
 from synktrack.events import Event, make_event
 from synktrack.indices import NORMS
-from synktrack.schema import INDICES, SCHEMA_VERSION, SIDES, asymmetry_column, index_column
+from synktrack.schema import (
+    INDICES,
+    SCHEMA_VERSION,
+    SIDES,
+    TEXTURE_INDICES,
+    asymmetry_column,
+    index_column,
+)
 
 THERAPY_WEEK = 2
 BOTOX_WEEK = 16
@@ -70,10 +77,18 @@ def _profiles(t: np.ndarray, rng: np.random.Generator) -> dict[str, dict[str, np
             "other": noisy(2.8 + 0 * t, 0.4)},
         "ocular_oral_coupling": {
             "affected": noisy(0.35 - 0.12 * therapy, 0.04), "other": noisy(0.04 + 0 * t, 0.03)},
+        "chin_coactivation": {
+            "affected": noisy(28 - 8 * therapy - 10 * toxin, 4.0), "other": noisy(3 + 0 * t, 2.5)},
+        "neck_coactivation": {
+            "affected": noisy(14 - 4 * therapy, 3.0), "other": noisy(2 + 0 * t, 2.0)},
+        "blink_pull": {
+            "affected": noisy(1.1 - 0.4 * therapy - 0.5 * toxin, 0.12),
+            "other": noisy(0.05 + 0 * t, 0.08)},
     }
 
 
-_SD = {"eye_narrowing_smile": 3.0, "eye_narrowing_pucker": 2.2, "mouth_corner_eye_closure": 0.3,
+_SD = {"chin_coactivation": 4.0, "neck_coactivation": 3.0,
+       "eye_narrowing_smile": 3.0, "eye_narrowing_pucker": 2.2, "mouth_corner_eye_closure": 0.3,
        "smile_excursion": 0.45, "pucker_excursion": 0.4, "eye_closure": 2.5, "brow_raise": 0.35}
 
 
@@ -108,6 +123,19 @@ def fake_rows(n_sessions: int = 52, *, subject: str = "demo-01",
                 if "coupling" in stem:
                     row[f"{stem}_r_{side}"] = round(float(rng.uniform(0.5, 0.95)), 2)
             row[asymmetry_column(stem)] = round(float(vals[affected_side] - vals[other]), 2)
+        n_blinks = int(rng.integers(14, 36))  # spontaneous, outside the prompted movements
+        for side in SIDES:
+            half = round(float(rng.uniform(0.15, 0.3)), 2)
+            pull = row[index_column("blink_pull", side)]
+            row.update({f"blink_pull_{side}_ci_low_mm": round(pull - half, 2),
+                        f"blink_pull_{side}_ci_high_mm": round(pull + half, 2),
+                        f"blink_pull_{side}_blinks_n": n_blinks,
+                        f"blink_pull_{side}_lag_s": round(float(rng.uniform(0.2, 0.4)), 2),
+                        f"blink_pull_{side}_status": "ok"})
+        for stem in TEXTURE_INDICES:
+            for side in SIDES:
+                row[f"{stem}_{side}_z"] = round(row[index_column(stem, side)] / 1.5, 2)
+                row[f"{stem}_{side}_status"] = "ok"
         for stem, (mean, sd, _, _) in NORMS.items():
             for side in SIDES:
                 row[f"{stem}_{side}_z"] = round((row[index_column(stem, side)] - mean) / sd, 2)
@@ -122,7 +150,7 @@ def fake_rows(n_sessions: int = 52, *, subject: str = "demo-01",
             "duration_s": 96.0, "usable_frame_fraction": round(float(
                 rng.uniform(0.5, 0.62) if poor else rng.uniform(0.88, 0.99)), 3),
             "epochs_total": 16, "epochs_usable": 11 if poor else 16,
-            "blinks_n": int(rng.integers(8, 25)), "gentler_please": int(gentle),
+            "blinks_n": n_blinks + int(rng.integers(2, 9)), "gentler_please": int(gentle),
             "gentler_reason": "smile 1.7 x the usual excursion" if gentle else "",
             "norms_note": "z-scores against published healthy eye narrowing",
         })

@@ -52,6 +52,9 @@ LABELS: dict[str, str] = {
     "brow_raise": "Brow raise",
     "oral_ocular_coupling": "Mouth-to-eye coupling",
     "ocular_oral_coupling": "Eye-to-mouth coupling",
+    "blink_pull": "Mouth-corner pull at spontaneous blinks",
+    "chin_coactivation": "Chin texture change during movements",
+    "neck_coactivation": "Neck texture change during movements",
 }
 UNITS: dict[str, str] = {
     "eye_narrowing_smile": "% of rest aperture",
@@ -63,6 +66,9 @@ UNITS: dict[str, str] = {
     "brow_raise": "mm",
     "oral_ocular_coupling": "% per mm",
     "ocular_oral_coupling": "mm per 10 %",
+    "blink_pull": "mm",
+    "chin_coactivation": "% of rest texture",
+    "neck_coactivation": "% of rest texture",
 }
 SHORT_UNITS: dict[str, str] = {
     "eye_narrowing_smile": "%",
@@ -74,6 +80,9 @@ SHORT_UNITS: dict[str, str] = {
     "brow_raise": "mm",
     "oral_ocular_coupling": "%/mm",
     "ocular_oral_coupling": "mm/10%",
+    "blink_pull": "mm",
+    "chin_coactivation": "%",
+    "neck_coactivation": "%",
 }
 # What a higher value means, in words a therapist uses.
 HIGHER: dict[str, str] = {
@@ -86,6 +95,9 @@ HIGHER: dict[str, str] = {
     "brow_raise": "moving more",
     "oral_ocular_coupling": "stronger coupling",
     "ocular_oral_coupling": "stronger coupling",
+    "blink_pull": "more pull at blinks",
+    "chin_coactivation": "more chin dimpling",
+    "neck_coactivation": "more neck banding",
 }
 LOWER: dict[str, str] = {
     "eye_narrowing_smile": "less eye narrowing",
@@ -97,6 +109,9 @@ LOWER: dict[str, str] = {
     "brow_raise": "moving less",
     "oral_ocular_coupling": "weaker coupling",
     "ocular_oral_coupling": "weaker coupling",
+    "blink_pull": "less pull at blinks",
+    "chin_coactivation": "less chin dimpling",
+    "neck_coactivation": "less neck banding",
 }
 
 # Smallest y range of a trend axis, by unit suffix, in clinical units: a change within it is
@@ -126,6 +141,13 @@ BANDS: dict[str, Band] = {
         "In a healthy face the mouth corner barely moves during gentle eye closure. The "
         "0 ± 1 mm band is a synktrack convention marking 'little movement expected', not a "
         "published normal range.",
+        published=False,
+    ),
+    "blink_pull": Band(
+        0.0, 0.3, "little movement expected (0 ± 0.3 mm)",
+        "In a healthy face the mouth corner does not move with spontaneous blinks; 0.3 mm is "
+        "about the landmark noise of the averaged corner position. The band is a synktrack "
+        "convention, not a published normal range.",
         published=False,
     ),
 }
@@ -184,6 +206,17 @@ HOW: dict[str, str] = {
     "mouth-corner movement in smile and pucker epochs: how much the eye follows the mouth.",
     "ocular_oral_coupling": "Frame-by-frame slope of mouth-corner movement against eye "
     "closure in eye-closure epochs: how much the mouth follows the eye.",
+    "blink_pull": "Event-related average of the vertical mouth-corner position over the "
+    "spontaneous blinks outside the prompted movements (each blink against the 0.25 s before "
+    "it; peak within 0.6 s): how much the mouth corner rises at every blink, with its 95 % "
+    "interval and the number of blinks. Fewer than 5 blinks: 'not enough blinks', no number. "
+    "Its SEM is the standard error over the blinks of each session (from the interval).",
+    "chin_coactivation": "Fine skin texture of each chin half (mentalis dimpling) on the "
+    "plateau of smiles, puckers and eye closures against the rest around them, in % of the "
+    "rest texture (session.csv also has it in rest-noise units, _z). Camera distance and "
+    "light gain do not change it. A synkinesis sign when one side changes clearly more.",
+    "neck_coactivation": "As above, for each upper-neck half (platysma bands). "
+    "'Not visible' when the neck is out of the picture: no number.",
 }
 
 MDC_TEXT = (
@@ -197,7 +230,8 @@ MDC_TEXT = (
     "change smaller than the MDC95 can be measurement noise. This SEM contains only the "
     "variation between repetitions within a session, not day-to-day differences such as "
     "lighting or camera position, so treat changes just above the MDC95 with care. The "
-    "coupling slopes have no repetition SD and therefore no MDC95."
+    "coupling slopes have no repetition SD and therefore no MDC95; the blink-locked pull "
+    "uses the standard error over the blinks of each session instead."
 )
 
 DISCLAIMER = ("Not a diagnosis: synktrack measures movement to support a clinician's "

@@ -41,6 +41,8 @@ def pooled_sem(history: pd.DataFrame, stem: str, side: str) -> float:
     (the floor alone without any SD; NaN for indices without a floor)."""
     col = sd_column(stem, side)
     floor = sem_floor(stem)
+    if stem == "blink_pull":
+        return _blink_sem(history, side, floor)
     if col not in history:
         return floor
     sd = pd.to_numeric(history[col], errors="coerce").to_numpy(dtype=float)
@@ -49,6 +51,18 @@ def pooled_sem(history: pd.DataFrame, stem: str, side: str) -> float:
         return floor
     sem = float(np.sqrt(np.mean(sd**2)))
     return max(sem, floor) if math.isfinite(floor) else sem
+
+
+def _blink_sem(history: pd.DataFrame, side: str, floor: float) -> float:
+    """SEM of the blink-locked pull: the standard error over blinks of each session (its
+    95 % interval half-width / 1.96), pooled as the root mean square, at least ``floor``."""
+    lo, hi = (f"blink_pull_{side}_ci_{end}_mm" for end in ("low", "high"))
+    if lo not in history or hi not in history:
+        return floor
+    half = (pd.to_numeric(history[hi], errors="coerce")
+            - pd.to_numeric(history[lo], errors="coerce")).to_numpy(dtype=float) / 2
+    se = half[np.isfinite(half) & (half >= 0)] / 1.96
+    return max(float(np.sqrt(np.mean(se**2))), floor) if se.size else floor
 
 
 def mdc95(sem: float) -> float:

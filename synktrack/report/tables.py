@@ -6,8 +6,9 @@ Everything returned is an HTML fragment with all user text escaped.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -228,7 +229,7 @@ def key_findings(history: pd.DataFrame, changes: Sequence[Change], affected: str
     first, last = fmt_date(dates.iloc[0]), fmt_date(dates.iloc[-1])
     if n == 1:
         return [f"One session, on {first}: change can be judged from the second session on.",
-                _latest_quality(history)]
+                _latest_blink(history), _latest_texture(history), _latest_quality(history)]
     out = [f"{n} sessions from {first} to {last}."]
     focus = [affected] if affected in SIDES else list(SIDES)
     for side in focus:
@@ -250,8 +251,62 @@ def key_findings(history: pd.DataFrame, changes: Sequence[Change], affected: str
                 out.append(f"{head}:<ul>{''.join(items)}</ul>")
             elif still:
                 out.append(f"{head}.")
+    out.append(_latest_blink(history))
+    out.append(_latest_texture(history))
     out.append(_latest_quality(history))
     return out
+
+
+def blink_text(row: Mapping[Any, Any], side: str) -> str:
+    """``0.1 mm (95 % CI −0.1 to 0.3; 24 blinks; peak 0.3 s after onset)``, or why not."""
+    def num(col: str) -> float:
+        v = pd.to_numeric(pd.Series([row.get(col)]), errors="coerce").iloc[0]
+        return float(v)
+
+    n = num(f"blink_pull_{side}_blinks_n")
+    n_txt = f"{n:.0f}" if math.isfinite(n) else "no"
+    status = str(row.get(f"blink_pull_{side}_status") or "")
+    pull = num(f"blink_pull_{side}_mm")
+    if status != "ok" or not math.isfinite(pull):
+        return f"not enough blinks ({n_txt} outside the prompted movements)"
+    lo, hi = num(f"blink_pull_{side}_ci_low_mm"), num(f"blink_pull_{side}_ci_high_mm")
+    lag = num(f"blink_pull_{side}_lag_s")
+    return (f"{fmt(pull, 'blink_pull', True)} mm (95 % CI {fmt(lo, 'blink_pull')} to "
+            f"{fmt(hi, 'blink_pull')}; {n_txt} blinks; peak {lag:.1f} s after onset)")
+
+
+def texture_text(row: Mapping[Any, Any], stem: str, side: str) -> str:
+    """``+3 % (z 1.2)``, ``not visible`` or ``no movement to compare``."""
+    status = str(row.get(f"{stem}_{side}_status") or "")
+    pct = pd.to_numeric(pd.Series([row.get(f"{stem}_{side}_pct")]), errors="coerce").iloc[0]
+    z = pd.to_numeric(pd.Series([row.get(f"{stem}_{side}_z")]), errors="coerce").iloc[0]
+    if status == "not_visible":
+        return "not visible"
+    if status != "ok" or not math.isfinite(pct):
+        return "no movement to compare"
+    z_txt = f", {fmt(float(z), stem)} rest SDs" if math.isfinite(z) else ""
+    return f"{fmt(float(pct), stem, True)} %{z_txt}"
+
+
+def _latest_texture(history: pd.DataFrame) -> str:
+    """The latest session's chin and neck texture change during movements, per side."""
+    row = history.iloc[-1].to_dict()
+    parts = []
+    for stem, what in (("chin_coactivation", "chin"), ("neck_coactivation", "neck")):
+        sides = ", ".join(f"{s} {escape(texture_text(row, stem, s))}" for s in SIDES)
+        parts.append(f"{what}: {sides}")
+    when = fmt_date(history["date"].iloc[-1])
+    return (f"Chin and neck skin texture during movements, latest session ({when}): "
+            + "; ".join(parts) + ".")
+
+
+def _latest_blink(history: pd.DataFrame) -> str:
+    """The latest session's blink-locked mouth-corner pull, per side."""
+    row = history.iloc[-1].to_dict()
+    parts = [f"{s}: {escape(blink_text(row, s))}" for s in SIDES]
+    when = fmt_date(history["date"].iloc[-1])
+    return (f"Mouth corner at spontaneous blinks, latest session ({when}): "
+            + "; ".join(parts) + ".")
 
 
 def _latest_quality(history: pd.DataFrame) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from synktrack.schema import SIDES, index_column
+from synktrack.schema import SIDES, TEXTURE_INDICES, index_column
 
 # (stem, plain label, unit shown, change that counts as "about the same")
 MAIN_INDICES: tuple[tuple[str, str, str, float], ...] = (
@@ -19,7 +19,13 @@ MAIN_INDICES: tuple[tuple[str, str, str, float], ...] = (
     ("pucker_excursion", "Mouth-corner movement in a pucker", "mm", 0.5),
     ("eye_closure", "Eye closure", "%", 5.0),
     ("brow_raise", "Brow lift", "mm", 0.5),
+    ("blink_pull", "Mouth-corner movement at your blinks", "mm", 0.3),
+    # Skin texture varies a lot from check to check (SD across movements ~5-20 % on
+    # simulated healthy sessions): only a change beyond 20 % is worth a line.
+    ("chin_coactivation", "Chin skin change during the movements", "%", 20.0),
+    ("neck_coactivation", "Neck skin change during the movements", "%", 20.0),
 )
+BLINK_MIN = 5  # blinks needed for the blink-locked value (synktrack.blink_coupling)
 NOT_A_DIAGNOSIS = ("This is not a diagnosis. These numbers help you and your therapist follow "
                    "changes over time: share them with your therapist.")
 
@@ -56,6 +62,29 @@ def _change_text(label: str, side: str, now: float | None, before: float | None,
             f"{_text(now, unit)} {unit} now).")
 
 
+def blink_summary(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per side, the blink-locked mouth-corner movement in plain words (or why there is none)."""
+    out = []
+    for side in SIDES:
+        pull = _num(row.get(index_column("blink_pull", side)))
+        n = _num(row.get(f"blink_pull_{side}_blinks_n"))
+        n_blinks = int(n) if n is not None else 0
+        ok = str(row.get(f"blink_pull_{side}_status") or "") == "ok" and pull is not None
+        lo = _num(row.get(f"blink_pull_{side}_ci_low_mm"))
+        hi = _num(row.get(f"blink_pull_{side}_ci_high_mm"))
+        if ok and pull is not None and lo is not None and hi is not None:
+            text = (f"Your {side} mouth corner at your blinks: {_text(pull, 'mm')} mm on "
+                    f"average over {n_blinks} blinks (most likely between {_text(lo, 'mm')} "
+                    f"and {_text(hi, 'mm')} mm).")
+        else:
+            text = (f"Your {side} mouth corner at your blinks: not enough blinks to tell "
+                    f"({n_blinks} outside the movements, {BLINK_MIN} needed).")
+        out.append({"side": side, "status": "ok" if ok else "not_enough_blinks",
+                    "pull_mm": _round(pull, "mm") if ok else None, "blinks": n_blinks,
+                    "text": text})
+    return out
+
+
 def session_summary(row: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
     """This session's main indices per side, flags and changes since ``previous``.
 
@@ -75,6 +104,8 @@ def session_summary(row: dict[str, Any], previous: dict[str, Any] | None = None)
             now = _num(row.get(col))
             before = _num(previous.get(col)) if previous else None
             entry[side] = _round(now, unit)
+            if stem in TEXTURE_INDICES:  # "not visible" is a status, never a number
+                entry[f"status_{side}"] = str(row.get(f"{stem}_{side}_status") or "")
             entry[f"previous_{side}"] = _round(before, unit)
             text = _change_text(label, side, now, before, unit, same)
             if text and "about the same" not in text:
@@ -92,6 +123,7 @@ def session_summary(row: dict[str, Any], previous: dict[str, Any] | None = None)
         "session_date": str(row.get("session_date", ""))[:10],
         "complete": complete,
         "indices": indices,
+        "blink": blink_summary(row),
         "changes": changes,
         "flags": flags,
         "gentler": str(row.get("gentler_reason") or "") if _num(row.get("gentler_please")) else "",

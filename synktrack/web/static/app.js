@@ -414,13 +414,16 @@
     const body = document.querySelector('#results-table tbody');
     body.textContent = '';
     summary.indices.forEach((ix) => {
-      if (ix.left === null && ix.right === null) return; // not part of this check
+      if (ix.left === null && ix.right === null && ix.status_left !== 'not_visible' &&
+          ix.status_right !== 'not_visible') return; // not part of this check
       const tr = document.createElement('tr');
       const th = document.createElement('th');
       th.scope = 'row';
       th.textContent = ix.label;
       tr.appendChild(th);
-      [fmt(ix.left, ix.unit), fmt(ix.right, ix.unit),
+      const shown = (side) => ix['status_' + side] === 'not_visible' ? 'not visible' :
+        fmt(ix[side], ix.unit);
+      [shown('left'), shown('right'),
         (ix.previous_left === null && ix.previous_right === null) ? '—' :
           fmt(ix.previous_left, ix.unit) + ' / ' + fmt(ix.previous_right, ix.unit)]
         .forEach((text) => {
@@ -431,6 +434,15 @@
       body.appendChild(tr);
     });
     $('results-table').hidden = !body.children.length; // nothing measured: no empty table
+    const blinkList = $('results-blink-list');
+    blinkList.textContent = '';
+    (summary.blink || []).forEach((b) => {
+      const li = document.createElement('li');
+      li.textContent = b.text;
+      li.className = b.status;
+      blinkList.appendChild(li);
+    });
+    $('results-blink').hidden = !blinkList.children.length;
     const flags = $('results-flags');
     flags.textContent = '';
     flags.hidden = !summary.flags.length;
