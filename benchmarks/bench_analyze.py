@@ -31,7 +31,8 @@ import sys
 import time
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+from _common import SHARED, use_shared_model
+
 DEFAULT_CLIP = SHARED / "media" / "videos" / "pyfeat__WolfgangLanger_Pexels.mp4"
 GOAL_FPS = 30.0
 GOAL_OVERHEAD = 0.15
@@ -118,10 +119,7 @@ def full_analysis(clip: Path, model: Path, max_frames: int | None
 def resolve_model_path(explicit: Path | None) -> Path:
     from synktrack.model import resolve_model
 
-    if explicit is None and not os.environ.get("SYNKTRACK_MODEL"):
-        shared_model = SHARED / "models" / "face_landmarker.task"
-        if shared_model.is_file():
-            explicit = shared_model
+    use_shared_model()
     return resolve_model(explicit).path
 
 

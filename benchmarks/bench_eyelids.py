@@ -41,8 +41,8 @@ from typing import Any
 import cv2
 import numpy as np
 import pandas as pd
+from _common import SHARED, model_path
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MEDIA = SHARED / "media"
 LONDON = ("001", "004", "005", "006", "021", "024")
 GOALS = {"sensitivity": 0.8, "leak": 0.1, "symmetric": 0.7, "closure": 0.1, "fps": 30.0}
@@ -216,17 +216,6 @@ def blinks(df: pd.DataFrame, landmarks: bool = False) -> list[tuple[float, float
     return out
 
 
-def resolve_model_path() -> Path:
-    from synktrack.model import resolve_model
-
-    explicit = None
-    if not os.environ.get("SYNKTRACK_MODEL"):
-        shared_model = SHARED / "models" / "face_landmarker.task"
-        if shared_model.is_file():
-            explicit = shared_model
-    return resolve_model(explicit).path
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fractions", type=float, nargs="+",
@@ -235,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     if not MEDIA.is_dir():
         print("bench_eyelids: ../shared/media is absent", file=sys.stderr)
         return 2
-    model = resolve_model_path()
+    model = model_path()
     t0 = time.perf_counter()
 
     print("== fidelity: injected narrowings on real faces ==")

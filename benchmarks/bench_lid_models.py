@@ -24,16 +24,14 @@ Goal (issue "Real eyes"): 0.95-1.05x under both, leak <= 0.03x. Needs ``../share
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 
+import _common
 import cv2
 import numpy as np
 import pandas as pd
+from _common import ROOT, SHARED
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 MEDIA = SHARED / "media"
 HAND = ROOT / "benchmarks" / "data" / "london_lids.csv"
 LONDON = ("001", "004", "005", "006", "021", "024", "025", "042")
@@ -41,11 +39,7 @@ SYMMETRIC = (("healthy smile", 0.05, 0.15), ("closure", 0.6, 0.2))
 
 
 def model_path() -> str:
-    from synktrack.model import resolve_model
-
-    if not os.environ.get("SYNKTRACK_MODEL") and (SHARED / "models").is_dir():
-        os.environ["SYNKTRACK_MODEL"] = str(SHARED / "models" / "face_landmarker.task")
-    return str(resolve_model().path)
+    return str(_common.model_path())
 
 
 def london(n: str) -> np.ndarray:

@@ -30,16 +30,15 @@ from __future__ import annotations
 
 import argparse
 import glob
-import os
 import sys
 from pathlib import Path
 
+import _common
 import cv2
 import numpy as np
 import pandas as pd
+from _common import ROOT, SHARED
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 MEDIA = SHARED / "media"
 HAND = ROOT / "benchmarks" / "data" / "london_lids.csv"
 HAND_2 = ROOT / "benchmarks" / "data" / "london_lids_2.csv"  # a second blind annotator
@@ -50,11 +49,7 @@ TEM = {"right": {"iris": range(2, 10), "canthi": (18, 22), "up": 20, "lo": 29},
 
 
 def model_path() -> str:
-    from synktrack.model import resolve_model
-
-    if not os.environ.get("SYNKTRACK_MODEL") and (SHARED / "models").is_dir():
-        os.environ["SYNKTRACK_MODEL"] = str(SHARED / "models" / "face_landmarker.task")
-    return str(resolve_model().path)
+    return str(_common.model_path())
 
 
 def read_rgb(path: Path | str) -> np.ndarray:

@@ -26,7 +26,6 @@ CPU seconds are reported because the machines these run on are often shared.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -34,8 +33,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from _common import SHARED, model_path
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FACES = ("001", "004", "005", "006", "021", "024", "demo")
 STEPS = [("rest", 2.0)] + [
     step for movement in ("smile", "eye_closure", "pucker") * 2
@@ -153,13 +152,9 @@ def main() -> None:
     args = ap.parse_args()
 
     from synktrack.fidelity import face_geometry
-    from synktrack.model import resolve_model
     from synktrack.simulate import Synkinesis
 
-    if not os.environ.get("SYNKTRACK_MODEL") and (SHARED / "models" /
-                                                  "face_landmarker.task").is_file():
-        os.environ["SYNKTRACK_MODEL"] = str(SHARED / "models" / "face_landmarker.task")
-    model = resolve_model().path
+    model = model_path()
     names = list(FACES) if args.faces == "all" else args.faces.split(",")
     root = args.out or Path(tempfile.mkdtemp(prefix="bench_sessions-"))
     injected, healthy, mirrored, doses = [], [], [], []

@@ -25,6 +25,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+from _common import resolved_model
 
 from synktrack.model import ResolvedModel
 from synktrack.protocol import Protocol
@@ -33,12 +34,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 
 def _model() -> ResolvedModel:
-    from synktrack.model import resolve_model
-
-    shared = Path(__file__).resolve().parents[2] / "shared" / "models" / "face_landmarker.task"
-    if not os.environ.get("SYNKTRACK_MODEL") and shared.is_file():
-        os.environ["SYNKTRACK_MODEL"] = str(shared)
-    return resolve_model()
+    return resolved_model()
 
 
 def bench_browser(protocol_name: str, tmp: Path) -> dict[str, float]:

@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/diff_demo.py [--ref REV] [--fresh] [--allow-new-columns] [--keep DIR]
+                                   [--source DIR]
 
 Runs ``synktrack demo`` twice, in fresh processes: once from this checkout, once from a copy of
 commit ``REV`` (default ``c511a17``, the parent of the issue-13 refactor series) extracted with
@@ -31,7 +32,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import ROOT, model_path
+
 DEFAULT_REF = "c511a17"
 TABLES = ("frames.csv", "epochs.csv", "session.csv")
 PROVENANCE = frozenset({"session_id", "started_at", "session_date", "source"})
@@ -65,10 +67,7 @@ def demo_env(source_root: Path, cache: Path) -> dict[str, str]:
            "NO_COLOR": "1", "PYTHONPATH": os.pathsep.join(
                [str(source_root), *filter(None, [os.environ.get("PYTHONPATH")])])}
     if not env.get("SYNKTRACK_MODEL"):
-        from synktrack.model import resolve_model
-
-        shared = ROOT.parent / "shared" / "models" / "face_landmarker.task"
-        env["SYNKTRACK_MODEL"] = str(shared if shared.is_file() else resolve_model().path)
+        env["SYNKTRACK_MODEL"] = str(model_path())
     return env
 
 
@@ -174,12 +173,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--allow-new-columns", action="store_true",
                     help="columns only this checkout writes are not differences")
     ap.add_argument("--keep", type=Path, help="write this checkout's demo outputs here")
+    ap.add_argument("--source", type=Path, default=ROOT,
+                    help="run the current demo from the package in this folder (default: this "
+                         "checkout)")
     args = ap.parse_args(argv)
     work = Path(tempfile.gettempdir()) / "synktrack-diff-demo"
     ref_out = reference_outputs(args.ref, work, args.fresh)
     with tempfile.TemporaryDirectory(prefix="synktrack-diff-demo-") as tmp:
         cur_out = args.keep or Path(tmp) / "out"
-        run_demo(ROOT, cur_out, Path(tmp) / "cache")
+        run_demo(args.source, cur_out, Path(tmp) / "cache")
         diffs = compare_demo(ref_out, cur_out, args.allow_new_columns)
     head = f"demo identity against {args.ref} ({resolve_commit(args.ref)[:10]})"
     if diffs:

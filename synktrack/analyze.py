@@ -41,6 +41,7 @@ from synktrack.landmarks import CONTAINER_NAME, Recording
 from synktrack.lids import LidSettings
 from synktrack.margins import MarginSettings
 from synktrack.measures import COLUMNS, MeasureSettings, measures_process
+from synktrack.measures.ids import AFFECTED_SIDES
 from synktrack.model import ResolvedModel, resolve_model
 from synktrack.protocol import Protocol, load_protocol
 from synktrack.provenance import now_iso, versions
@@ -255,7 +256,7 @@ def check_options(*, affected_side: str = "unknown", offset_s: float = 0.0,
     """
     import math
 
-    if affected_side not in ("left", "right", "unknown"):
+    if affected_side not in AFFECTED_SIDES:
         raise InputError(f"affected side must be left, right or unknown, not {affected_side!r}")
     if not isinstance(offset_s, int | float) or not math.isfinite(offset_s) \
             or abs(offset_s) > MAX_OFFSET_S:

@@ -49,6 +49,7 @@ import pandas as pd
 from synktrack.atomic import atomic_path, write_json
 from synktrack.errors import InputError, ModelError, NoFaceError, OutputError, SynktrackError
 from synktrack.io.video import VIDEO_SUFFIXES, file_sha256
+from synktrack.measures.ids import AFFECTED_SIDES
 
 CLIPS_DIR = "clips"
 DONE_JSON = "done.json"
@@ -62,7 +63,6 @@ LOCK_NAME = ".synktrack-batch.lock"
 MANIFEST_FIELDS = ("path", "subject", "session_date", "affected_side", "protocol", "mirrored",
                    "offset_s")
 ERROR_COLUMNS = ["clip_path", "source", "error_type", "reason", "exit_code", "category"]
-SIDES = ("left", "right", "unknown")
 MAX_ATTEMPTS = 2  # a clip that kills its worker process this often is listed as failed
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                 "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -253,7 +253,7 @@ def _options(row: Mapping[str, str], defaults: Mapping[str, Any]) -> dict[str, A
             raise InputError(f"session_date {row['session_date']!r} is not YYYY-MM-DD") from err
     if row.get("affected_side"):
         opts["affected_side"] = row["affected_side"].lower()
-    if opts["affected_side"] not in SIDES:
+    if opts["affected_side"] not in AFFECTED_SIDES:
         raise InputError(f"affected_side must be left, right or unknown, not "
                          f"{opts['affected_side']!r}")
     if row.get("mirrored"):
@@ -822,7 +822,7 @@ def batch(
     out = Path(out_dir).expanduser()
     if jobs < 1:
         raise InputError(f"--jobs must be at least 1 (got {jobs})")
-    if affected_side not in SIDES:
+    if affected_side not in AFFECTED_SIDES:
         raise InputError(f"affected side must be left, right or unknown, not {affected_side!r}")
     defaults: dict[str, Any] = {
         "protocol": _protocol_spec(protocol), "offset_s": float(offset_s),

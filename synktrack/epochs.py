@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from synktrack.measures.ids import SIDES
 from synktrack.protocol import Protocol, Step
 
-SIDES = ("left", "right")
 MIN_PLATEAU_FRAMES = 5
 MIN_REST_FRAMES = 10  # fewer rest frames than this do not set the open-eye aperture
 MIN_USABLE_FRACTION = 0.5

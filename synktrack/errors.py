@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 
+def one_line(text: object) -> str:
+    """``text`` as one line: runs of white space (newlines too) folded to one space.
+
+    For messages that quote something multi-line (an exception, a file's text); ``None`` and
+    ``""`` give ``""``.
+    """
+    return " ".join(str(text if text is not None else "").split())
+
+
 class SynktrackError(Exception):
     """Base class: ``str(err)`` is the one-line message shown to the user.
 

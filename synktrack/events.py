@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 import pandas as pd
 
-from synktrack.errors import InputError
+from synktrack.errors import InputError, one_line
 
 EVENT_COLUMNS: dict[str, str] = {
     "id": "short id of the event (for `synktrack events edit` and `remove`); files without it "
@@ -155,7 +155,7 @@ def make_event(date: str | dt.date, kind: str, side: str | None = None,
     if s and s not in EVENT_SIDES:
         raise InputError(f"event side {side!r} is not one of: {', '.join(EVENT_SIDES)}")
     dose = _dose(dose_units)
-    return Event(parse_date(date), k, s, _one_line(muscle), dose, _one_line(note),
+    return Event(parse_date(date), k, s, one_line(muscle), dose, one_line(note),
                  (event_id or "").strip() or uuid.uuid4().hex[:8])
 
 
@@ -169,10 +169,6 @@ def _dose(value: float | str | None) -> float | None:
     if not math.isfinite(dose) or dose <= 0 or dose > 1000:
         raise InputError(f"dose {value!r} must be a positive number of units, at most 1000")
     return dose
-
-
-def _one_line(text: str | None) -> str:
-    return " ".join(str(text or "").split())
 
 
 def add_event(subject: str | None, event: Event) -> Path:

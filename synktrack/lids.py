@@ -42,6 +42,7 @@ import cv2
 import numpy as np
 
 from synktrack.margins import canthal_map
+from synktrack.measures.geometry import apply_affine
 from synktrack.measures.ids import EYE
 
 PATCH_W = 64  # canonical eye patch: the eye is EYE_PX wide, centred
@@ -136,11 +137,6 @@ class LidSettings:
 def _smoothstep(x: float, lo: float, hi: float) -> float:
     t = min(max((x - lo) / (hi - lo), 0.0), 1.0)
     return t * t * (3.0 - 2.0 * t)
-
-
-def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    """Map (n, 2) points with a 2x3 or 3x3 affine matrix."""
-    return pts @ m[:2, :2].T + m[:2, 2]
 
 
 def eye_canon(points: np.ndarray, label: str, y0: float | None = None) -> np.ndarray | None:
@@ -476,7 +472,7 @@ class EyeLids:
         canon = self._place(points_px, to_ref3)
         if canon is None:
             return None
-        lm = _apply(canon, points_px[[self._up, self._lo]])[:, 1]
+        lm = apply_affine(points_px[[self._up, self._lo]], canon)[:, 1]
         ratio = float(lm[1] - lm[0]) / self._lm_aperture
         if self.template is not None and blink <= s.open_blink:
             self._age += 1
@@ -494,7 +490,7 @@ class EyeLids:
                                 self.template.lo_y), 1.0
         tpl = self.template
         # The iris's move since the template, beyond the landmark's own jitter.
-        move = _apply(canon, points_px[[self._iris]])[0] - tpl.iris
+        move = apply_affine(points_px[[self._iris]], canon)[0] - tpl.iris
         gx, gy = (math.copysign(min(max(abs(float(m)) - d, 0.0), 0.3 * EYE_PX), float(m))
                   for m, d in zip(move, s.gaze_deadband, strict=True))
         prior = (float(lm[0]) - tpl.up_y, float(lm[1]) - tpl.lo_y)
@@ -516,8 +512,8 @@ class EyeLids:
         self.weight = w
         up = w * (tpl.up_y + found.d_up) + (1 - w) * lm[0]
         lo = w * (tpl.lo_y + found.d_lo) + (1 - w) * lm[1]
-        pts = _apply(cv2.invertAffineTransform(canon[:2]),
-                     np.array([[PATCH_W / 2, up], [PATCH_W / 2, lo]]))
+        pts = apply_affine(np.array([[PATCH_W / 2, up], [PATCH_W / 2, lo]]),
+                           cv2.invertAffineTransform(canon[:2]))
         return pts, w
 
     def _place(self, points_px: np.ndarray, to_ref3: np.ndarray | None) -> np.ndarray | None:
@@ -534,7 +530,7 @@ class EyeLids:
             return by_eye
         by_head = self._canon_ref @ to_ref3
         canthi = points_px[self._canthi]
-        gap = float(np.abs(_apply(by_head, canthi) - _apply(by_eye, canthi)).max())
+        gap = float(np.abs(apply_affine(canthi, by_head) - apply_affine(canthi, by_eye)).max())
         a = _smoothstep(gap, self.settings.place_tol, 3.0 * self.settings.place_tol)
         return (1.0 - a) * by_head + a * by_eye
 
@@ -545,7 +541,7 @@ class EyeLids:
         if canon is None:
             return False
         e = EYE[self.label]
-        c = _apply(canon, points_px)
+        c = apply_affine(points_px, canon)
         up_y, lo_y = float(c[self._up, 1]), float(c[self._lo, 1])
         upper, lower = _curve(c[list(e["upper"])]), _curve(c[list(e["lower"])])
         tpl = LidTemplate(warp_patch(gray, canon), upper, lower, up_y, lo_y, self.settings)
@@ -565,5 +561,5 @@ class EyeLids:
         """Centre-column margins in the template patch -> (2, 2) image pixels."""
         canon = self._place(points_px, to_ref3)
         assert canon is not None
-        return _apply(cv2.invertAffineTransform(canon[:2]),
-                      np.array([[PATCH_W / 2, up_y], [PATCH_W / 2, lo_y]]))
+        return apply_affine(np.array([[PATCH_W / 2, up_y], [PATCH_W / 2, lo_y]]),
+                            cv2.invertAffineTransform(canon[:2]))

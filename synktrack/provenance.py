@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import platform
 import sys
 from datetime import UTC, datetime
@@ -33,3 +35,13 @@ def versions() -> dict[str, Any]:
 
 def now_iso() -> str:
     return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """SHA-256 (64 lower-case hex digits) of a file's bytes, read in chunks.
+
+    The one checksum of the package: the model's verification and every input recorded in
+    provenance use it. ``OSError`` propagates; callers say what it means for them.
+    """
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()

@@ -29,6 +29,7 @@ import numpy as np
 from synktrack.landmarks import EYE_ORDER
 from synktrack.lids import EyeLids, LidSettings
 from synktrack.margins import MarginFinder, MarginSettings
+from synktrack.measures.geometry import apply_affine
 from synktrack.measures.ids import BROW, EYE, MOUTH_CORNER
 
 # Tracked points, by MediaPipe label (subject's side in a non-mirrored image).
@@ -223,7 +224,7 @@ class ImageRefiner:
         head_ref = self._ref_pts[list(HEAD_POINTS)].astype(np.float64)
         from_landmarks = similarity(points_px[list(HEAD_POINTS)], head_ref, iterations=0)
         if self._prev_to_ref is not None:
-            guess = _apply(cv2.invertAffineTransform(self._prev_to_ref), head_ref)
+            guess = apply_affine(head_ref, cv2.invertAffineTransform(self._prev_to_ref))
         else:
             guess = points_px[list(HEAD_POINTS)]
         # A close start needs no coarse pyramid levels, which would let nearby moving skin
@@ -239,7 +240,7 @@ class ImageRefiner:
         # overrule them: beyond that it has lost track. Compare where both put the face box.
         lo, hi = points_px.min(axis=0), points_px.max(axis=0)
         box = np.array([lo, hi, [lo[0], hi[1]], [hi[0], lo[1]]])
-        gap = float(np.abs(_apply(to_ref, box) - _apply(from_landmarks, box)).max())
+        gap = float(np.abs(apply_affine(box, to_ref) - apply_affine(box, from_landmarks)).max())
         icd = float(np.linalg.norm(self._ref_pts[EYE["right"]["inner"]]
                                    - self._ref_pts[EYE["left"]["inner"]]))
         bound = MAX_CORRECTION * icd
@@ -316,7 +317,3 @@ def similarity(src: np.ndarray, dst: np.ndarray, iterations: int = 1,
             break
         keep = new_keep
     return np.array([[a.real, -a.imag, b.real], [a.imag, a.real, b.imag]])
-
-
-def _apply(affine: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    return pts @ affine[:, :2].T + affine[:, 2]

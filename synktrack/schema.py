@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from synktrack.measures.ids import SIDES
+
 # 2: coupling columns carry their units (oral_ocular_coupling_left -> ..._left_pct_per_mm).
 SCHEMA_VERSION = 2
-SIDES = ("left", "right")
 
 # Index stems: name -> (unit suffix, description). Columns are f"{stem}_{side}{unit}".
 INDICES: dict[str, tuple[str, str]] = {

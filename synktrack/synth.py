@@ -19,10 +19,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from synktrack.measures.ids import BROW, EYE, MOUTH_CORNER
+from synktrack.measures.ids import BROW, EYE, MOUTH_CORNER, SIDES
 from synktrack.measures.scale import IRIS_DIAMETER_MM
-
-SIDES = ("left", "right")
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,16 @@ clips in the user cache), the demo face."""
 
 from __future__ import annotations
 
-import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _common import SHARED, use_shared_model  # noqa: E402  (the one ../shared model lookup)
 
 
 @pytest.fixture(scope="session")
@@ -45,9 +47,7 @@ def model_path() -> Path:
     """The real face landmarker model, resolved like the CLI does (may fetch it once)."""
     from synktrack.model import resolve_model
 
-    env = os.environ.get("SYNKTRACK_MODEL")
-    if not env and (SHARED / "models" / "face_landmarker.task").is_file():
-        os.environ["SYNKTRACK_MODEL"] = str(SHARED / "models" / "face_landmarker.task")
+    use_shared_model()
     return resolve_model().path
 
 

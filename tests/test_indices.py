@@ -20,10 +20,9 @@ from synktrack.epochs import blinks_detect, epochs_auto, epochs_from_protocol, r
 from synktrack.indices import FlagRules, epochs_analyze, session_indices
 from synktrack.measures import COLUMNS
 from synktrack.protocol import Protocol, parse_protocol
-from synktrack.schema import INDICES, asymmetry_column, index_column, session_columns
+from synktrack.schema import INDICES, SIDES, asymmetry_column, index_column, session_columns
 from synktrack.simulate import envelope
 
-SIDES = ("left", "right")
 FPS = 30.0
 # Deliberately different per side, so a side mix-up changes the numbers.
 REST = {

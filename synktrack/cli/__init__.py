@@ -24,7 +24,7 @@ from typing import NoReturn
 import typer
 
 from synktrack.cli._app import app
-from synktrack.errors import SynktrackError
+from synktrack.errors import SynktrackError, one_line
 
 # Importing a command module registers its commands.
 from synktrack.cli import (  # noqa: E402,F401  isort: skip
@@ -43,11 +43,6 @@ EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-
-
-def one_line(text: object) -> str:
-    """``text`` folded to a single line (messages never span lines)."""
-    return " ".join(str(text).split())
 
 
 def _fail(message: str, code: int) -> NoReturn:

@@ -11,7 +11,6 @@ possible: :func:`open_source` decodes the first frame before returning.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import re
@@ -33,6 +32,7 @@ import numpy as np
 from av.sidedata.sidedata import Type as SideDataType
 
 from synktrack.errors import InputError
+from synktrack.provenance import sha256_file
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -766,8 +766,7 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         If the file cannot be read.
     """
     try:
-        with open(path, "rb") as fh:
-            return hashlib.file_digest(fh, "sha256").hexdigest()
+        return sha256_file(path)
     except OSError as exc:
         raise InputError(
             f"{path}: cannot be read to compute its checksum ({exc.strerror})"

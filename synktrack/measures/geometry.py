@@ -43,7 +43,23 @@ def orthonormal(m: np.ndarray) -> np.ndarray:
 
 
 def apply_affine(points: np.ndarray, affine: np.ndarray) -> np.ndarray:
-    """Map (time, n, 2) points with (time, 2, 3) affine transforms."""
+    """Map points with an affine transform: the one helper of the package.
+
+    Parameters
+    ----------
+    points
+        (n, 2) points for one (2, 3) or (3, 3) matrix, or (time, n, 2) points for
+        (time, 2, 3) transforms (one per frame).
+    affine
+        The transform(s); a 3x3 matrix's last row is ignored.
+
+    Returns
+    -------
+    np.ndarray
+        The mapped points, shaped like ``points``.
+    """
+    if affine.ndim == 2:
+        return points @ affine[:2, :2].T + affine[:2, 2]
     return points @ np.swapaxes(affine[:, :, :2], 1, 2) + affine[:, None, :, 2]
 
 

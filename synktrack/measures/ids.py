@@ -59,6 +59,10 @@ BROW: dict[str, tuple[int, ...]] = {
 }
 
 SIDES = ("left", "right")
+"""The patient's anatomical sides, in the order every table lists them: the one definition."""
+
+AFFECTED_SIDES = (*SIDES, "unknown")
+"""What a session may give as the side affected by the palsy (``unknown``: not said)."""
 
 
 def side_ids(mirrored: bool) -> dict[str, str]:
