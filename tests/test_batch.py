@@ -118,12 +118,12 @@ def test_manifest_paths_are_relative_to_it_and_values_checked(tmp_path: Path) ->
     assert row["protocol"] == str(tmp_path / "p.toml") and row["group"] == "case"
     defaults = {"protocol": None, "offset_s": 0.0, "affected_side": "unknown", "subject": None,
                 "session_date": None, "mirrored": False}
-    opts = bt._options(row, defaults)
+    opts = bt.clip_options(row, defaults)
     assert opts["mirrored"] is True and opts["subject"] == "S1"
     for bad in ({"affected_side": "up"}, {"mirrored": "maybe"}, {"session_date": "1/2/24"},
                 {"offset_s": "soon"}):
         with pytest.raises(InputError):
-            bt._options(bad, defaults)
+            bt.clip_options(bad, defaults)
     (tmp_path / "nopath.csv").write_text("file\nx.mp4\n")
     with pytest.raises(InputError, match="'path' column"):
         bt.read_manifest(tmp_path / "nopath.csv")
@@ -157,11 +157,11 @@ def test_a_clip_that_kills_its_worker_is_retried_then_listed(
                 return fut
             return super().submit(bt.ClipOutcome, task.clip_path, task.path, "done")
 
-    monkeypatch.setattr(bt.cf, "ProcessPoolExecutor", CrashingPool)
+    monkeypatch.setattr(cf, "ProcessPoolExecutor", CrashingPool)
     tasks = [bt.ClipTask(path=f"/x/{n}", clip_path=n, clip_id=n, sha256="0" * 64, out_dir="/x",
                          settings={}, settings_hash="h") for n in ("a", "bad", "b")]
     outcomes: list[bt.ClipOutcome] = []
-    bt._execute(tasks, None, 2, outcomes.append)
+    bt.execute(tasks, None, 2, outcomes.append)
     assert sorted(submitted) == ["a", "b", "bad", "bad"]
     status = {o.clip_path: (o.status, o.category) for o in outcomes}
     assert status == {"a": ("done", ""), "b": ("done", ""), "bad": ("failed", "worker")}

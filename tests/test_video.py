@@ -30,7 +30,7 @@ from synktrack.io import (
     open_source,
     orientation_from_matrix,
 )
-from synktrack.io import video as video_mod
+from synktrack.io.clock import Clock
 
 W, H = 64, 32
 
@@ -153,7 +153,7 @@ def test_bframes_come_out_in_presentation_order(tmp_path: Path) -> None:
 
 
 def test_clock_repairs_missing_and_repeated_pts() -> None:
-    clock = video_mod._Clock(nominal_dt=0.04)
+    clock = Clock(nominal_dt=0.04)
     tb = Fraction(1, 1000)
     got = [
         clock.time_of(100, tb),  # first frame -> 0
@@ -168,7 +168,7 @@ def test_clock_repairs_missing_and_repeated_pts() -> None:
 
 
 def test_clock_without_any_pts_uses_nominal_rate() -> None:
-    clock = video_mod._Clock(nominal_dt=0.1)
+    clock = Clock(nominal_dt=0.1)
     assert [clock.time_of(None, None) for _ in range(3)] == pytest.approx([0.0, 0.1, 0.2])
 
 
@@ -222,7 +222,7 @@ def test_close_releases_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         opened.append(_SpyContainer(real_open(*args, **kwargs)))
         return opened[-1]
 
-    monkeypatch.setattr(video_mod.av, "open", spy_open)
+    monkeypatch.setattr(av, "open", spy_open)
     src = open_source(clip)  # never iterated
     src.close()
     src.close()  # idempotent
@@ -491,7 +491,7 @@ class _FailingContainer:
 def _patch_decode_failure(monkeypatch: pytest.MonkeyPatch, good: int) -> None:
     real_open = av.open
     monkeypatch.setattr(
-        video_mod.av, "open", lambda *a, **k: _FailingContainer(real_open(*a, **k), good)
+        av, "open", lambda *a, **k: _FailingContainer(real_open(*a, **k), good)
     )
 
 
@@ -566,7 +566,7 @@ def fake_camera(monkeypatch: pytest.MonkeyPatch) -> type[_FakeCapture]:
     class Fake(_FakeCapture):
         devices: list[Any] = []
 
-    monkeypatch.setattr(video_mod.cv2, "VideoCapture", Fake)
+    monkeypatch.setattr(cv2, "VideoCapture", Fake)
     return Fake
 
 
