@@ -36,7 +36,7 @@ from synktrack.indices import (
     epochs_analyze,
     session_indices,
 )
-from synktrack.io.video import FrameSource, file_sha256, open_source
+from synktrack.io.video import FrameSource, IncompleteInputWarning, file_sha256, open_source
 from synktrack.landmarks import CONTAINER_NAME, Recording
 from synktrack.lids import LidSettings
 from synktrack.margins import MarginSettings
@@ -111,7 +111,8 @@ def landmark_source(source: FrameSource, model: ResolvedModel, *, max_faces: int
                         progress(len(tracker), source.n_frames)
             messages = [str(w.message).splitlines()[0] for w in caught]
             status["warnings"] = messages
-            stopped = [m for m in messages if "stopped" in m or "truncated" in m]
+            stopped = [str(w.message).splitlines()[0] for w in caught
+                       if issubclass(w.category, IncompleteInputWarning)]
             if stopped:
                 status["complete"] = False
                 status["stopped_because"] = stopped[-1]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 import pandas as pd
@@ -19,8 +20,22 @@ from synktrack.protocol import Protocol, Step
 MIN_PLATEAU_FRAMES = 5
 MIN_REST_FRAMES = 10  # fewer rest frames than this do not set the open-eye aperture
 MIN_USABLE_FRACTION = 0.5
-#: Kinds of unusable epoch (the private ``_cause`` column of an epoch table).
-UNUSABLE_CAUSES = ("clip_end", "frames", "not_seen")
+
+
+class UnusableCause(StrEnum):
+    """Why an epoch is unusable, for code that reacts to it (the ``reason`` text is for people).
+
+    The private ``_cause`` column of an epoch table holds one of these, or ``""`` when the
+    epoch is usable.
+    """
+
+    CLIP_END = "clip_end"  # the clip ends before or during the step
+    FRAMES = "frames"  # too few usable frames, or no usable rest
+    NOT_SEEN = "not_seen"  # the movement stayed within the rest noise
+
+
+#: Kinds of unusable epoch, as plain strings.
+UNUSABLE_CAUSES = tuple(c.value for c in UnusableCause)
 # A movement is seen on a side when its amplitude (plateau median minus rest median)
 # exceeds NOISE_FACTOR robust SDs of the same signal over the rest frames, and at least
 # this much in clinical units (mm of corner or brow travel, mm of eye closing).
@@ -252,11 +267,11 @@ def epochs_from_protocol(frames: pd.DataFrame, protocol: Protocol,
         }
         plateau = trim & usable
         reason = ""
-        cause = ""  # what kind of reason, for code that reacts to it (see UNUSABLE_CAUSES)
+        cause: UnusableCause | str = ""  # what kind of reason, for code that reacts to it
         if step.start_s >= end_of_clip or step.end_s > end_of_clip + 0.5:
             reason = "the clip ends before this step" if step.start_s >= end_of_clip else \
                 "the clip ends during this step"
-            cause = "clip_end"
+            cause = UnusableCause.CLIP_END
         elif not (rest_idx & usable).any():
             reason = "no usable rest before or after this movement"
         if not reason and plateau.sum() >= MIN_PLATEAU_FRAMES:
@@ -278,11 +293,11 @@ def epochs_from_protocol(frames: pd.DataFrame, protocol: Protocol,
                 reason = (f"only {int(plateau.sum())} frames to measure in this step (at least "
                           f"{MIN_PLATEAU_FRAMES} needed): use longer steps or a higher frame "
                           "rate")
-        cause = cause or ("frames" if reason else "")
+        cause = cause or (UnusableCause.FRAMES if reason else "")
         if not reason:
             seen = movement_seen(frames, step.movement, plateau, rest_idx & usable)
             if all(not amp > thr for amp, thr in seen.values()):
-                cause = "not_seen"
+                cause = UnusableCause.NOT_SEEN
                 what = step.movement.replace("_", " ")
                 reason = (f"no {what} seen on either side (" + ", ".join(
                     f"{side} {round(amp, 1) + 0.0:.1f} mm, needs over {thr:.1f} mm"

@@ -31,6 +31,7 @@ from synktrack.io import (
     orientation_from_matrix,
 )
 from synktrack.io.clock import Clock
+from synktrack.io.frames import IncompleteInputWarning
 
 W, H = 64, 32
 
@@ -467,7 +468,7 @@ def test_truncated_mp4_with_index_first_warns(tmp_path: Path) -> None:
     cut.write_bytes(full[: len(full) // 2])
     src = open_source(cut)
     assert src.n_frames == 60  # the index still announces every frame
-    with pytest.warns(UserWarning, match="decoded .* but the container announces 60"):
+    with pytest.warns(IncompleteInputWarning, match="decoded .* but the container announces 60"):
         frames = _all(src)
     assert 0 < len(frames) < 60
 
@@ -500,7 +501,7 @@ def test_decode_error_mid_file_warns_and_keeps_frames(
 ) -> None:
     clip = _write_clip(tmp_path / "mid.mp4", n=10)
     _patch_decode_failure(monkeypatch, good=3)
-    with pytest.warns(UserWarning, match="decoding stopped after 3 frames"):
+    with pytest.warns(IncompleteInputWarning, match="decoding stopped after 3 frames"):
         frames = _all(open_source(clip))
     assert len(frames) == 3
 
@@ -662,3 +663,41 @@ def test_no_warnings_on_a_clean_clip(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(_all(open_source(clip))) == 8
+
+
+class _WarningSource(FrameSource):
+    """Three frames of a real face, then one warning of the given category and text."""
+
+    kind, path, n_frames, fps_nominal = "images", None, 3, 10.0
+
+    def __init__(self, image: np.ndarray, category: type[Warning], text: str) -> None:
+        self.height, self.width = image.shape[:2]
+        self._image, self._category, self._text = image, category, text
+
+    def frames(self) -> Iterator[Frame]:
+        for i in range(3):
+            yield Frame(index=i, time_s=i / 10.0, image=self._image)
+        warnings.warn(self._text, self._category, stacklevel=2)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("category", "text", "complete"), [
+    (IncompleteInputWarning, "x.mp4: decoded 3 frames of 60; cut short", False),
+    (UserWarning, "x.mp4: the stream stopped and was truncated (not a typed warning)", True),
+])
+def test_completeness_follows_the_warning_type_not_its_text(
+        model_path: Path, category: type[Warning], text: str, complete: bool) -> None:
+    """An input is incomplete when its source raises IncompleteInputWarning, whatever the text;
+    words like "stopped" or "truncated" in another warning do not count."""
+    from synktrack.analyze import landmark_source
+    from synktrack.model import resolve_model
+    from synktrack.simulate import demo_portrait
+
+    rec, status, _ = landmark_source(_WarningSource(demo_portrait(320), category, text),
+                                     resolve_model(model_path))
+    assert rec.n_frames == 3
+    assert status["complete"] is complete
+    assert status["warnings"] == [text]
+    assert status["stopped_because"] == (None if complete else text)

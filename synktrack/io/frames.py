@@ -36,6 +36,14 @@ NUDGE_S = 0.001  # added to a repeated/backward timestamp to keep times strictly
 DEFAULT_FPS = 30.0  # frame duration assumed when a video gives no rate at all
 
 
+class IncompleteInputWarning(UserWarning):
+    """The input ended before its end: a damaged or truncated file, read as far as it goes.
+
+    A recording made while one was raised is marked incomplete (``complete = 0``); the
+    message (its first line) says why.
+    """
+
+
 class CameraLostError(InputError):
     """The camera stopped delivering frames in the middle of a recording.
 

@@ -30,6 +30,7 @@ from synktrack.io.frames import (
     CameraLostError,
     Frame,
     FrameSource,
+    IncompleteInputWarning,
 )
 from synktrack.io.hashing import file_sha256
 from synktrack.io.images import ImageSource, list_images
@@ -44,6 +45,7 @@ __all__ = [
     "Frame",
     "FrameSource",
     "ImageSource",
+    "IncompleteInputWarning",
     "VideoSource",
     "apply_orientation",
     "file_sha256",

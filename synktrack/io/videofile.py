@@ -12,7 +12,13 @@ import av.error
 
 from synktrack.errors import InputError
 from synktrack.io.clock import Clock, rate
-from synktrack.io.frames import DEFAULT_FPS, Frame, FrameSource, prepend
+from synktrack.io.frames import (
+    DEFAULT_FPS,
+    Frame,
+    FrameSource,
+    IncompleteInputWarning,
+    prepend,
+)
 from synktrack.io.orientation import apply_orientation, frame_orientation
 
 _NOT_VIDEO_FORMATS = frozenset({"tty"})  # FFmpeg renders .txt/.nfo files as "video"
@@ -112,6 +118,7 @@ class VideoSource(FrameSource):
                     warnings.warn(
                         f"{path}: decoding stopped after {index} frames ({reason}); "
                         "keeping the frames read so far",
+                        IncompleteInputWarning,
                         stacklevel=2,
                     )
                     stopped_early = True
@@ -138,6 +145,7 @@ class VideoSource(FrameSource):
                 warnings.warn(
                     f"{path}: decoded {index} frames but the container announces "
                     f"{expected}; the file may be truncated",
+                    IncompleteInputWarning,
                     stacklevel=2,
                 )
             if clock.repaired:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from synktrack.epochs import epochs_from_protocol
+from synktrack.epochs import UnusableCause, epochs_from_protocol
 from synktrack.indices import FlagRules, epochs_analyze
 from synktrack.landmarks import Recording
 from synktrack.measures import measures_process
@@ -150,9 +150,9 @@ def _judge(rec: Recording, movement: str, start_s: float, end_s: float,
     first = ep.iloc[0]
     numbers = {"usable_fraction": float(first["usable_fraction"])}
     if not bool(first["usable"]):
-        if first["_cause"] == "clip_end":
+        if first["_cause"] == UnusableCause.CLIP_END:
             return True, "", numbers  # not recorded yet: do not ask for a repeat
-        return False, NOT_SEEN if first["_cause"] == "not_seen" else FACE_LOST, numbers
+        return False, NOT_SEEN if first["_cause"] == UnusableCause.NOT_SEEN else FACE_LOST, numbers
     rows, _ = epochs_analyze(frames, ep, np.zeros(len(frames), bool))
     limits = {"smile": ("mouth_corner_excursion_mm", rules.forceful_smile_mm),
               "pucker": ("mouth_corner_excursion_mm", rules.forceful_pucker_mm),
