@@ -21,6 +21,7 @@ import pandas as pd
 
 from synktrack.atomic import atomic_files, check_writable, write_json
 from synktrack.epochs import (
+    EpochSettings,
     blinks_detect,
     epochs_auto,
     epochs_from_protocol,
@@ -32,6 +33,7 @@ from synktrack.errors import InputError, NoFaceError, OutputError, SynktrackErro
 from synktrack.history import append_session, check_history
 from synktrack.indices import (
     METHODS,
+    FlagRules,
     blink_coupling_session,
     epochs_analyze,
     session_indices,
@@ -235,7 +237,7 @@ def analyze_clip(
         rec, out_dir, protocol=proto, offset_s=offset_s, affected_side=affected_side,
         subject=subject, session_date=session_date, history=history, mirrored=mirrored,
         model=resolved, settings=settings, input_info={**input_info, **status},
-        snapshots=snaps,
+        snapshots=snaps, refine=refine,
         annotate_source=None if not annotated_video or isinstance(video, int) else video,
         annotate_progress=progress,
     )
@@ -313,6 +315,7 @@ def analyze_recording(
     settings: MeasureSettings | None = None,
     input_info: dict[str, Any] | None = None,
     snapshots: dict[str, tuple[int, np.ndarray]] | None = None,
+    refine: RefineSettings | None = None,
     annotate_source: str | os.PathLike[str] | None = None,
     annotate_progress: Progress | None = None,
 ) -> AnalysisResult:
@@ -322,8 +325,12 @@ def analyze_recording(
     while the patient records) and to re-run analysis from a saved container.
     With ``annotate_source`` (the video the recording came from) it also writes
     ``annotated.mp4`` among the run's files.
+    ``refine`` is what the recording was landmarked with (default: the defaults); it,
+    like every other setting, is recorded in ``session.json`` exactly as used.
     """
     settings = settings or MeasureSettings()
+    refine = refine or RefineSettings()
+    epoch_settings, rules = EpochSettings(), FlagRules()
     out = Path(out_dir)
     info = dict(input_info or {"path": rec.attrs.get("source"), "complete": True})
     info.setdefault("complete", True)
@@ -345,8 +352,9 @@ def analyze_recording(
                   {"sha256": rec.attrs.get("model_sha256")}),
         "input": {**info, "frames_read": rec.n_frames},
         "settings": {"mirrored": mirrored, "quality": settings.to_dict(),
-                     "refine": asdict(RefineSettings()), "lids": asdict(LidSettings()),
-                     "margins": asdict(MarginSettings()),
+                     "refine": asdict(refine), "lids": asdict(LidSettings()),
+                     "margins": asdict(MarginSettings()), "epochs": asdict(epoch_settings),
+                     "flags": asdict(rules),
                      "offset_s": offset_s,
                      "affected_side": affected_side},
         "scale": {"mm_per_px": frames.attrs.get("mm_per_px"),
@@ -369,7 +377,8 @@ def analyze_recording(
         proto = proto.shifted(offset_s) if offset_s else proto
         epochs_table, row = _session(frames, proto, rec, session, affected_side=affected_side,
                                      subject=subject, session_date=session_date,
-                                     mirrored=mirrored)
+                                     mirrored=mirrored, epoch_settings=epoch_settings,
+                                     rules=rules)
         session["protocol"] = proto.to_dict()
         if found:
             session["protocol"]["found"] = found
@@ -452,13 +461,14 @@ def new_session_id(created: datetime, source_sha256: str = "") -> str:
 
 def _session(frames: pd.DataFrame, proto: Protocol, rec: Recording, session: dict[str, Any], *,
              affected_side: str, subject: str | None, session_date: str | None,
-             mirrored: bool) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Epochs table and the session row."""
-    ep = epochs_from_protocol(frames, proto)
+             mirrored: bool, epoch_settings: EpochSettings,
+             rules: FlagRules) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Epochs table and the session row, with the epoch timing and flag rules given."""
+    ep = epochs_from_protocol(frames, proto, settings=epoch_settings)
     t = frames["time_s"].to_numpy()
     usable = frames["usable"].to_numpy().astype(bool)
     rest = rest_mask(frames, proto) & usable
-    blink, n_blinks = blinks_detect(frames, rest)
+    blink, n_blinks = blinks_detect(frames, rest, settings=epoch_settings)
     coupling = blink_coupling_session(frames, rest, prompted_mask(frames, proto))
     if len(ep):
         ep_rows, pooled = epochs_analyze(frames, ep, blink)
@@ -466,7 +476,7 @@ def _session(frames: pd.DataFrame, proto: Protocol, rec: Recording, session: dic
         ep_rows, pooled = pd.DataFrame(columns=list(EPOCH_COLUMNS)), {}
     ep_rows = ep_rows.reindex(columns=list(EPOCH_COLUMNS))
     indices = session_indices(ep_rows, pooled, affected_side=affected_side,
-                              eye_measure=EYE_MEASURE, blink=coupling)
+                              eye_measure=EYE_MEASURE, blink=coupling, rules=rules)
     # A session is complete when the whole recording was read and every movement of the
     # protocol was seen and measured at least once (a still face is not a session).
     missing = movements_missing(ep, proto) if proto.movements() else ["any movement"]

@@ -50,6 +50,13 @@ PATCH_H = 96
 EYE_PX = 48.0
 
 
+OPEN_EYE_MAX_BLINK = 0.35
+"""Largest MediaPipe eyeBlink score of a frame taken as a reference with open eyes (the lid
+templates here and the registration reference of :mod:`synktrack.refine`)."""
+MAX_WAIT_FRAMES = 15
+"""Face frames to wait for open eyes before taking a reference or template anyway."""
+
+
 @dataclass(frozen=True)
 class LidSettings:
     """Lid model, search and blending.
@@ -125,8 +132,8 @@ class LidSettings:
     opened: float = 0.35
     recover: float = 0.34
     shut_ratio: float = 0.25
-    open_blink: float = 0.35
-    max_wait: int = 15
+    open_blink: float = OPEN_EYE_MAX_BLINK
+    max_wait: int = MAX_WAIT_FRAMES
     reopen: float = 1.3
     settle: int = 15
     widen: float = 1.15

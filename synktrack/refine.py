@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from synktrack.landmarks import EYE_ORDER
-from synktrack.lids import EyeLids, LidSettings
+from synktrack.lids import MAX_WAIT_FRAMES, OPEN_EYE_MAX_BLINK, EyeLids, LidSettings
 from synktrack.margins import MarginFinder, MarginSettings
 from synktrack.measures.geometry import apply_affine
 from synktrack.measures.ids import BROW, EYE, MOUTH_CORNER
@@ -53,7 +53,6 @@ PATCH = 15  # likeness patch around corners and brows (pixels)
 NCC_LOW, NCC_HIGH = 0.7, 0.9  # below: landmark only; above: image tracking only
 MAX_CORRECTION = 0.15  # image registration may move the face <= this x inter-canthal distance
 HEAD_WINDOW = 13  # small: weakly textured rigid skin must not follow nearby moving skin
-_EYES_OPEN_MAX_BLINK = 0.35
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ class RefineSettings:
     levels: int = 3
     max_error: float = 25.0
     max_deviation: float = 0.35
-    max_wait: int = 15  # face frames to wait for open eyes before taking a reference anyway
+    max_wait: int = MAX_WAIT_FRAMES  # face frames to wait for open eyes, then take it anyway
 
 
 class ImageRefiner:
@@ -100,7 +99,7 @@ class ImageRefiner:
 
     def takes_reference(self, blink: float) -> bool:
         """Whether :meth:`process` will take its reference from the next face frame."""
-        return self._ref_gray is None and (blink <= _EYES_OPEN_MAX_BLINK
+        return self._ref_gray is None and (blink <= OPEN_EYE_MAX_BLINK
                                            or self._waited + 1 >= self.settings.max_wait)
 
     def process(self, image: np.ndarray, points_px: np.ndarray,
@@ -162,7 +161,7 @@ class ImageRefiner:
         ids = list(TRACKED.values())
         if self._ref_gray is None:
             self._waited += 1
-            if blink > _EYES_OPEN_MAX_BLINK and self._waited < self.settings.max_wait:
+            if blink > OPEN_EYE_MAX_BLINK and self._waited < self.settings.max_wait:
                 return np.full((2, 3), np.nan), points_px[ids].copy(), np.zeros(len(ids), bool)
             self._set_reference(gray, points_px)
             to_ref, tracked, ok = np.eye(2, 3), points_px[ids].copy(), np.ones(len(ids), bool)

@@ -370,3 +370,33 @@ def test_a_still_real_face_is_not_a_complete_session(media_dir: Path, model_path
     assert epochs["reason"].str.contains("seen on either side").all()
     session = json.loads((out / "session.json").read_text())
     assert session["movements_missing"]
+
+
+@pytest.mark.parametrize("kind", ["still", "video"])
+def test_settings_recorded_as_used(kind: str, model_path: Path, tmp_path: Path) -> None:
+    """session.json records the settings the run used: a still cannot wait for open eyes, so it
+    is registered with ``max_wait = 1``; a clip with the default wait; the epoch timing and
+    flag rules of the indices are recorded too."""
+    from dataclasses import asdict
+
+    import cv2
+
+    from synktrack.analyze import analyze_clip
+    from synktrack.epochs import EpochSettings
+    from synktrack.indices import FlagRules
+    from synktrack.lids import MAX_WAIT_FRAMES
+    from synktrack.simulate import demo_portrait, write_clip
+
+    face = demo_portrait(320)
+    if kind == "still":
+        src = tmp_path / "face.png"
+        cv2.imwrite(str(src), cv2.cvtColor(face, cv2.COLOR_RGB2BGR))
+    else:
+        src = tmp_path / "face.mp4"
+        write_clip(((i / 10.0, face) for i in range(5)), src, 10.0)
+    result = analyze_clip(src, tmp_path / "out", model=model_path, protocol="quick-check")
+    saved = json.loads((tmp_path / "out" / "session.json").read_text())["settings"]
+    assert saved["refine"]["max_wait"] == (1 if kind == "still" else MAX_WAIT_FRAMES)
+    assert saved["epochs"] == asdict(EpochSettings())
+    assert saved["flags"] == asdict(FlagRules())
+    assert result.session["settings"]["refine"] == saved["refine"]
