@@ -7,10 +7,11 @@ Usage::
 Prints: modules at the top level of ``synktrack/`` (``__init__`` aside), the largest module and
 its lines, the places defining ``SIDES`` (an assignment to a name ending in ``SIDES`` whose value
 holds ``"left"``), the lines where the healthy norms 21.6 / 13.4 are written as numbers, the
-places that build a session row (a dict literal with a ``"session_id"`` key that also has
-``"schema_version"`` or ``"source_sha256"``), the package's SHA-256 file helpers, affine-apply
-helpers (module-level ``_apply`` / ``apply_affine``) and one-line message helpers, and the files
-of the tests and benchmarks that look up the model in ``../shared``. With ``--rev`` the numbers
+places that build a session row (a dict literal with a computed ``"session_id"`` and a
+``"schema_version"`` or ``"source_sha256"`` key; ``report/fake.py`` builds made-up ones), the
+package's SHA-256 file helpers, affine-apply helpers (module-level ``_apply`` /
+``apply_affine``) and one-line message helpers, and the files of the tests and benchmarks that
+look up the model in ``../shared``. With ``--rev`` the numbers
 are those of that commit (read with ``git show``; nothing is checked out).
 Duplicated blocks are counted by the ``duplicates`` tool where it is installed (not by this).
 """
@@ -60,8 +61,11 @@ def session_row_builders(path: str, tree: ast.AST) -> list[str]:
     out = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Dict):
-            keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
-            if "session_id" in keys and keys & {"schema_version", "source_sha256"}:
+            items = {k.value: v for k, v in zip(node.keys, node.values, strict=True)
+                     if isinstance(k, ast.Constant)}
+            described = isinstance(items.get("session_id"), ast.Constant)  # a column's meaning
+            if "session_id" in items and items.keys() & {"schema_version", "source_sha256"} \
+                    and not described:
                 out.append(f"{path}:{node.lineno}")
     return out
 
