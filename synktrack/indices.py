@@ -9,12 +9,12 @@ each epoch of one region's change on the other region's change.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from synktrack.blink_coupling import CouplingStatus, SideCoupling, blink_coupling_analyze
+from synktrack.index_specs import SPECS, Norm
 from synktrack.schema import (
     INDICES,
     SIDES,
@@ -32,25 +32,8 @@ TEXTURE_SPREAD_FLOOR = 0.002
 TEXTURE_SEEN_Z = 4.0  # a change this many rest spreads is co-activation seen (benchmarks)
 
 
-class Norm(NamedTuple):
-    """Healthy value of an index: the one source for z-scores, flags and the report's bands."""
-
-    mean: float
-    sd: float
-    source: str
-    sd_published: bool  # False: the SD is synktrack's assumption, not published
-
-    def text(self) -> str:
-        """``21.6 +/- 13.4 % (Laryngoscope 2013)``, saying when the SD is assumed."""
-        sd = f"{self.sd:g} %" + ("" if self.sd_published else " assumed")
-        return f"{self.mean:g} % (SD {sd}; {self.source})"
-
-
-# Published healthy values (traced lids): Laryngoscope 2013 (smile), Dynaface 2025 (pucker).
-NORMS: dict[str, Norm] = {
-    "eye_narrowing_smile": Norm(21.6, 13.4, "Laryngoscope 2013", True),
-    "eye_narrowing_pucker": Norm(1.7, 3.0, "Dynaface 2025", False),
-}
+# Published healthy values, from the one spec per index (synktrack.index_specs).
+NORMS: dict[str, Norm] = {s.stem: s.norm for s in SPECS if s.norm is not None}
 # Eye measures shown unbiased on the injection harness (see synktrack.fidelity).
 NORMS_VALID_FOR = ("image_lids",)
 
@@ -376,6 +359,26 @@ def _gentler(ix: dict[str, object], rules: FlagRules) -> dict[str, object]:
 
 
 
+def _flags_text(r: FlagRules) -> str:
+    """The methods text of ``synkinesis_suspected``, from the rules it describes."""
+    return (
+        "synkinesis_suspected marks a one-sided excess: a smile narrowing the eye more "
+        f"than {r.smile_excess_pct:g} % beyond the other eye, a pucker {r.pucker_excess_pct:g} "
+        f"% beyond, a mouth corner moving more than {r.closure_corner_mm:g} mm (and "
+        f"{r.closure_excess_mm:g} mm beyond the other) during eye closure, or a mouth corner "
+        f"rising more than {r.blink_pull_mm:g} mm at the spontaneous blinks (95 % interval "
+        f"above zero, and {r.blink_excess_mm:g} mm beyond the other corner). Symmetric "
+        "narrowing, as in a healthy smile, never raises it. It is a prompt to talk with a "
+        "therapist, not a diagnosis.")
+
+
+def _gentler_text(r: FlagRules) -> str:
+    """The methods text of ``gentler_please``, from the rules it describes."""
+    return (f"Raised when a smile moved a mouth corner more than {r.forceful_smile_mm:g} mm, a "
+            f"pucker more than {r.forceful_pucker_mm:g} mm or a brow raise more than "
+            f"{r.forceful_brow_mm:g} mm: therapy asks for small, gentle movements.")
+
+
 METHODS = {
     "epochs": "Each movement step of the protocol is compared with the rest steps right before "
     "and after it. The first 0.8 s of a movement (reaction and ramp) and its last 0.2 s are "
@@ -436,13 +439,6 @@ METHODS = {
     "norms": "z = (value - healthy mean) / healthy SD: smile eye narrowing "
     + NORMS["eye_narrowing_smile"].text() + ", pucker " + NORMS["eye_narrowing_pucker"].text()
     + ". Only given for an eye measure shown unbiased on the injection harness.",
-    "flags": "synkinesis_suspected marks a one-sided excess: a smile narrowing the eye more "
-    "than 10 % beyond the other eye, a pucker 8 % beyond, a mouth corner moving more than "
-    "1.5 mm (and 1 mm beyond the other) during eye closure, or a mouth corner rising more than "
-    f"{FlagRules().blink_pull_mm:g} mm at the spontaneous blinks (95 % interval above zero, "
-    f"and {FlagRules().blink_excess_mm:g} mm beyond the other corner). Symmetric narrowing, "
-    "as in a healthy smile, never raises it. It is a prompt to talk with a therapist, not a "
-    "diagnosis.",
-    "gentler_please": "Raised when a smile moved a mouth corner more than 8 mm, a pucker more "
-    "than 9 mm or a brow raise more than 10 mm: therapy asks for small, gentle movements.",
+    "flags": _flags_text(FlagRules()),
+    "gentler_please": _gentler_text(FlagRules()),
 }

@@ -8,67 +8,18 @@ from __future__ import annotations
 
 import pandas as pd
 
+from synktrack.index_specs import BY_STEM, SPECS, stems
 from synktrack.measures.ids import SIDES
 
 # 2: coupling columns carry their units (oral_ocular_coupling_left -> ..._left_pct_per_mm).
 SCHEMA_VERSION = 2
 
-# Index stems: name -> (unit suffix, description). Columns are f"{stem}_{side}{unit}".
-INDICES: dict[str, tuple[str, str]] = {
-    "eye_narrowing_smile": (
-        "_pct",
-        "eye aperture reduction during a gentle smile, % of the rest aperture (+ = narrower)",
-    ),
-    "eye_narrowing_pucker": (
-        "_pct",
-        "eye aperture reduction during a gentle pucker, % of the rest aperture (+ = narrower)",
-    ),
-    "mouth_corner_eye_closure": (
-        "_mm",
-        "mouth-corner displacement from rest during gentle eye closure (mm)",
-    ),
-    "smile_excursion": ("_mm", "mouth-corner displacement from rest during a smile (mm)"),
-    "pucker_excursion": ("_mm", "mouth-corner displacement from rest during a pucker (mm)"),
-    "eye_closure": ("_pct", "eye aperture reduction during eye closure, % of rest"),
-    "brow_raise": ("_mm", "brow lift from rest during a brow raise (mm)"),
-    "oral_ocular_coupling": (
-        "_pct_per_mm",
-        "slope of eye-aperture change (% of rest) per mm of mouth-corner movement over the "
-        "frames of smile and pucker epochs",
-    ),
-    "ocular_oral_coupling": (
-        "_mm_per_10pct",
-        "slope of mouth-corner movement (mm) per 10 % of eye closure over the frames of "
-        "eye-closure epochs",
-    ),
-    "blink_pull": (
-        "_mm",
-        "upward mouth-corner movement time-locked to spontaneous blinks outside the prompted "
-        "movements (event-related average, mm; + = up)",
-    ),
-    "chin_coactivation": (
-        "_pct",
-        "change of the chin half's fine skin texture (mentalis dimpling) during smile, pucker "
-        "and eye closure against the rest around them, % of the rest texture",
-    ),
-    "neck_coactivation": (
-        "_pct",
-        "change of the upper neck's fine skin texture (platysma bands) during smile, pucker "
-        "and eye closure against the rest around them, % of the rest texture",
-    ),
-}
+# Index stems: name -> (unit suffix, description), read from the one spec per index
+# (synktrack.index_specs). Columns are f"{stem}_{side}{unit}".
+INDICES: dict[str, tuple[str, str]] = {s.stem: (s.unit, s.description) for s in SPECS}
 # Indices that are synkinesis signs (the rest are target-movement amplitudes).
-SYNKINESIS_INDICES = (
-    "eye_narrowing_smile",
-    "eye_narrowing_pucker",
-    "mouth_corner_eye_closure",
-    "oral_ocular_coupling",
-    "ocular_oral_coupling",
-    "blink_pull",
-    "chin_coactivation",
-    "neck_coactivation",
-)
-TARGET_INDICES = ("smile_excursion", "pucker_excursion", "eye_closure", "brow_raise")
+SYNKINESIS_INDICES = stems("synkinesis")
+TARGET_INDICES = stems("target")
 
 
 # Columns renamed between schema versions: old name -> new name (readers accept both).
@@ -100,7 +51,7 @@ def upgrade_columns(table: pd.DataFrame) -> pd.DataFrame:
 
 
 # Indices measured once per session (no repetitions, so no repeatability SD column).
-NO_REPETITION_SD = ("oral_ocular_coupling", "ocular_oral_coupling", "blink_pull")
+NO_REPETITION_SD = tuple(s.stem for s in SPECS if not s.repetition_sd)
 # Status of the blink-locked index per side: "ok", or why there is no number.
 BLINK_STATUSES = ("ok", "not_enough_blinks")
 
@@ -122,7 +73,7 @@ def blink_columns(side: str) -> dict[str, str]:
 
 
 # Chin and neck co-activation per side: a z-like score and whether the region was seen.
-TEXTURE_INDICES = ("chin_coactivation", "neck_coactivation")
+TEXTURE_INDICES = stems(kind="texture")
 TEXTURE_STATUSES = ("ok", "not_visible", "no_movement")
 
 
@@ -136,6 +87,18 @@ def texture_columns(stem: str, side: str) -> dict[str, str]:
         "picture, then the values are empty); no_movement (no usable smile, pucker or eye "
         "closure)",
     }
+
+
+def _companion_columns(stem: str, side: str) -> dict[str, str]:
+    """Columns that go with one side's index, by how the index is measured."""
+    kind = BY_STEM[stem].kind
+    if kind == "coupling":
+        return {f"{stem}_r_{side}": f"correlation behind {stem}_{side}"}
+    if kind == "blink":
+        return blink_columns(side)
+    if kind == "texture":
+        return texture_columns(stem, side)
+    return {}
 
 
 def index_column(stem: str, side: str) -> str:
@@ -187,15 +150,8 @@ def session_columns() -> dict[str, str]:
     for stem, (_, desc) in INDICES.items():
         for side in SIDES:
             cols[index_column(stem, side)] = f"patient's {side}: {desc}"
-        if stem in ("oral_ocular_coupling", "ocular_oral_coupling"):
-            for side in SIDES:
-                cols[f"{stem}_r_{side}"] = f"correlation behind {stem}_{side}"
-        if stem == "blink_pull":
-            for side in SIDES:
-                cols.update(blink_columns(side))
-        if stem in TEXTURE_INDICES:
-            for side in SIDES:
-                cols.update(texture_columns(stem, side))
+        for side in SIDES:
+            cols.update(_companion_columns(stem, side))
         cols[asymmetry_column(stem)] = (
             f"{stem}: affected minus other side (right minus left when the side is unknown)"
         )
@@ -207,7 +163,7 @@ def session_columns() -> dict[str, str]:
             cols[f"{stem}_{side}_sd{unit}"] = (
                 f"repeatability: SD of {stem}_{side} across repetitions of the movement"
             )
-    for stem in ("eye_narrowing_smile", "eye_narrowing_pucker"):
+    for stem in (spec.stem for spec in SPECS if spec.norm is not None):
         for side in SIDES:
             cols[f"{stem}_{side}_z"] = f"z-score of {stem}_{side} against published healthy values"
     for side in SIDES:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from synktrack.events import Event, make_event
+from synktrack.index_specs import BY_STEM
 from synktrack.indices import NORMS
 from synktrack.schema import (
     INDICES,
@@ -114,13 +115,16 @@ def fake_rows(n_sessions: int = 52, *, subject: str = "demo-01",
             "eye_measure": "lid margins",
         }
         for stem in INDICES:
-            vals = {affected_side: prof[stem]["affected"][i], other: prof[stem]["other"][i]}
+            # an index without a made-up trajectory of its own stays flat at zero
+            flat = {"affected": np.zeros(n_sessions), "other": np.zeros(n_sessions)}
+            traj = prof.get(stem, flat)
+            vals = {affected_side: traj["affected"][i], other: traj["other"][i]}
             for side in SIDES:
                 row[index_column(stem, side)] = round(float(vals[side]), 2)
                 if stem in _SD:
                     sd_col = f"{stem}_{side}_sd{INDICES[stem][0]}"
                     row[sd_col] = round(float(abs(rng.normal(_SD[stem], _SD[stem] / 3))), 2)
-                if "coupling" in stem:
+                if BY_STEM[stem].kind == "coupling":
                     row[f"{stem}_r_{side}"] = round(float(rng.uniform(0.5, 0.95)), 2)
             row[asymmetry_column(stem)] = round(float(vals[affected_side] - vals[other]), 2)
         n_blinks = int(rng.integers(14, 36))  # spontaneous, outside the prompted movements

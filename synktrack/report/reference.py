@@ -6,151 +6,26 @@ so the report makes no request when it is opened.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from synktrack.indices import NORMS
+from synktrack.index_specs import SPECS, Band
 from synktrack.report.stats import SEM_FLOOR, Z95_SQRT2
 from synktrack.schema import INDICES, SYNKINESIS_INDICES, TARGET_INDICES
 
+__all__ = ["BANDS", "HIGHER", "HOW", "LABELS", "LOWER", "SHORT_UNITS", "UNITS", "Band"]
 
-@dataclass(frozen=True)
-class Band:
-    """A reference band drawn behind an index's trend.
-
-    Attributes
-    ----------
-    centre, half_width
-        The band is ``centre +/- half_width``.
-    label
-        Legend text.
-    source
-        Where the band comes from (one sentence, with reference numbers).
-    """
-
-    centre: float
-    half_width: float
-    label: str
-    source: str
-    published: bool = True
-
-    @property
-    def low(self) -> float:
-        return self.centre - self.half_width
-
-    @property
-    def high(self) -> float:
-        return self.centre + self.half_width
-
-
-LABELS: dict[str, str] = {
-    "eye_narrowing_smile": "Eye narrowing during smile",
-    "eye_narrowing_pucker": "Eye narrowing during pucker",
-    "mouth_corner_eye_closure": "Mouth-corner movement during eye closure",
-    "smile_excursion": "Smile excursion (mouth corner)",
-    "pucker_excursion": "Pucker excursion (mouth corner)",
-    "eye_closure": "Eye closure",
-    "brow_raise": "Brow raise",
-    "oral_ocular_coupling": "Mouth-to-eye coupling",
-    "ocular_oral_coupling": "Eye-to-mouth coupling",
-    "blink_pull": "Mouth-corner pull at spontaneous blinks",
-    "chin_coactivation": "Chin texture change during movements",
-    "neck_coactivation": "Neck texture change during movements",
-}
-UNITS: dict[str, str] = {
-    "eye_narrowing_smile": "% of rest aperture",
-    "eye_narrowing_pucker": "% of rest aperture",
-    "mouth_corner_eye_closure": "mm",
-    "smile_excursion": "mm",
-    "pucker_excursion": "mm",
-    "eye_closure": "% of rest aperture",
-    "brow_raise": "mm",
-    "oral_ocular_coupling": "% per mm",
-    "ocular_oral_coupling": "mm per 10 %",
-    "blink_pull": "mm",
-    "chin_coactivation": "% of rest texture",
-    "neck_coactivation": "% of rest texture",
-}
-SHORT_UNITS: dict[str, str] = {
-    "eye_narrowing_smile": "%",
-    "eye_narrowing_pucker": "%",
-    "mouth_corner_eye_closure": "mm",
-    "smile_excursion": "mm",
-    "pucker_excursion": "mm",
-    "eye_closure": "%",
-    "brow_raise": "mm",
-    "oral_ocular_coupling": "%/mm",
-    "ocular_oral_coupling": "mm/10%",
-    "blink_pull": "mm",
-    "chin_coactivation": "%",
-    "neck_coactivation": "%",
-}
+# Per-index texts, read from the one spec per index (synktrack.index_specs).
+LABELS: dict[str, str] = {s.stem: s.label for s in SPECS}
+UNITS: dict[str, str] = {s.stem: s.unit_text for s in SPECS}
+SHORT_UNITS: dict[str, str] = {s.stem: s.short_unit for s in SPECS}
 # What a higher value means, in words a therapist uses.
-HIGHER: dict[str, str] = {
-    "eye_narrowing_smile": "more eye narrowing",
-    "eye_narrowing_pucker": "more eye narrowing",
-    "mouth_corner_eye_closure": "more mouth movement",
-    "smile_excursion": "moving more",
-    "pucker_excursion": "moving more",
-    "eye_closure": "closing more",
-    "brow_raise": "moving more",
-    "oral_ocular_coupling": "stronger coupling",
-    "ocular_oral_coupling": "stronger coupling",
-    "blink_pull": "more pull at blinks",
-    "chin_coactivation": "more chin dimpling",
-    "neck_coactivation": "more neck banding",
-}
-LOWER: dict[str, str] = {
-    "eye_narrowing_smile": "less eye narrowing",
-    "eye_narrowing_pucker": "less eye narrowing",
-    "mouth_corner_eye_closure": "less mouth movement",
-    "smile_excursion": "moving less",
-    "pucker_excursion": "moving less",
-    "eye_closure": "closing less",
-    "brow_raise": "moving less",
-    "oral_ocular_coupling": "weaker coupling",
-    "ocular_oral_coupling": "weaker coupling",
-    "blink_pull": "less pull at blinks",
-    "chin_coactivation": "less chin dimpling",
-    "neck_coactivation": "less neck banding",
-}
+HIGHER: dict[str, str] = {s.stem: s.higher for s in SPECS}
+LOWER: dict[str, str] = {s.stem: s.lower for s in SPECS}
 
 # Smallest y range of a trend axis, by unit suffix, in clinical units: a change within it is
 # well inside the measurement noise (see stats.SEM_FLOOR) and must not fill the axis.
 MIN_SPAN: dict[str, float] = {"_mm": 2.0, "_pct": 10.0, "_pct_per_mm": 4.0, "_mm_per_10pct": 1.0}
 
-BANDS: dict[str, Band] = {
-    # Centre and width from synktrack.indices.NORMS, the same numbers as the z-scores.
-    "eye_narrowing_smile": Band(
-        NORMS["eye_narrowing_smile"].mean, NORMS["eye_narrowing_smile"].sd,
-        f"healthy {NORMS['eye_narrowing_smile'].mean:g} ± {NORMS['eye_narrowing_smile'].sd:g} %",
-        f"Healthy adults narrow the eye by {NORMS['eye_narrowing_smile'].mean:g} % (SD "
-        f"{NORMS['eye_narrowing_smile'].sd:g} %) when they smile: 50 normal subjects in the "
-        "Laryngoscope 2013 study [1]. The band is the mean ± 1 SD.",
-    ),
-    "eye_narrowing_pucker": Band(
-        NORMS["eye_narrowing_pucker"].mean, NORMS["eye_narrowing_pucker"].sd,
-        f"healthy ≈ {NORMS['eye_narrowing_pucker'].mean:g} ± "
-        f"{NORMS['eye_narrowing_pucker'].sd:g} % (SD assumed)",
-        f"Healthy controls narrowed the eye by about {NORMS['eye_narrowing_pucker'].mean:g} % "
-        "during a pucker in the 2025 video-tracking (DynaFace) study [2]; the "
-        f"± {NORMS['eye_narrowing_pucker'].sd:g} % width is the SD synktrack assumes for its "
-        "z-scores, not a published SD.",
-    ),
-    "mouth_corner_eye_closure": Band(
-        0.0, 1.0, "little movement expected (0 ± 1 mm)",
-        "In a healthy face the mouth corner barely moves during gentle eye closure. The "
-        "0 ± 1 mm band is a synktrack convention marking 'little movement expected', not a "
-        "published normal range.",
-        published=False,
-    ),
-    "blink_pull": Band(
-        0.0, 0.3, "little movement expected (0 ± 0.3 mm)",
-        "In a healthy face the mouth corner does not move with spontaneous blinks; 0.3 mm is "
-        "about the landmark noise of the averaged corner position. The band is a synktrack "
-        "convention, not a published normal range.",
-        published=False,
-    ),
-}
+# Reference bands: a published norm's mean +- 1 SD, or a convention (synktrack.index_specs).
+BANDS: dict[str, Band] = {s.stem: s.band for s in SPECS if s.band is not None}
 
 REFERENCES: tuple[str, ...] = (
     "[1] Computer-assisted assessment of ocular synkinesis: a comparison of methods. "
@@ -187,37 +62,7 @@ PIPELINE: tuple[str, ...] = (
     "Left and right are always the patient's own sides.",
 )
 
-HOW: dict[str, str] = {
-    "eye_narrowing_smile": "Eye aperture on the smile plateau vs. the rest around it; "
-    "+ means the eye got narrower. A synkinesis sign (mouth-to-eye) when clearly above the "
-    "healthy band on one side.",
-    "eye_narrowing_pucker": "As above, during a pucker. Healthy eyes barely narrow, so this "
-    "is a sensitive mouth-to-eye synkinesis sign.",
-    "mouth_corner_eye_closure": "Mouth-corner displacement from rest on the eye-closure "
-    "plateau. Healthy mouth corners barely move (eye-to-mouth synkinesis sign).",
-    "smile_excursion": "Target movement: how far the mouth corner moves from rest in a "
-    "smile.",
-    "pucker_excursion": "Target movement: how far the mouth corner moves from rest in a "
-    "pucker.",
-    "eye_closure": "Target movement: aperture reduction during gentle eye closure "
-    "(100 % = fully closed).",
-    "brow_raise": "Target movement: brow lift above the line between the eye corners.",
-    "oral_ocular_coupling": "Frame-by-frame slope of eye-aperture change against "
-    "mouth-corner movement in smile and pucker epochs: how much the eye follows the mouth.",
-    "ocular_oral_coupling": "Frame-by-frame slope of mouth-corner movement against eye "
-    "closure in eye-closure epochs: how much the mouth follows the eye.",
-    "blink_pull": "Event-related average of the vertical mouth-corner position over the "
-    "spontaneous blinks outside the prompted movements (each blink against the 0.25 s before "
-    "it; peak within 0.6 s): how much the mouth corner rises at every blink, with its 95 % "
-    "interval and the number of blinks. Fewer than 5 blinks: 'not enough blinks', no number. "
-    "Its SEM is the standard error over the blinks of each session (from the interval).",
-    "chin_coactivation": "Fine skin texture of each chin half (mentalis dimpling) on the "
-    "plateau of smiles, puckers and eye closures against the rest around them, in % of the "
-    "rest texture (session.csv also has it in rest-noise units, _z). Camera distance and "
-    "light gain do not change it. A synkinesis sign when one side changes clearly more.",
-    "neck_coactivation": "As above, for each upper-neck half (platysma bands). "
-    "'Not visible' when the neck is out of the picture: no number.",
-}
+HOW: dict[str, str] = {s.stem: s.how for s in SPECS}
 
 MDC_TEXT = (
     "Change is judged against the minimal detectable change, MDC95 = 1.96 × √2 × SEM [5]. "

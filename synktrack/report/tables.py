@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from synktrack.events import Event
+from synktrack.index_specs import BY_STEM
 from synktrack.report.reference import BANDS, HIGHER, LOWER, SHORT_UNITS, label
 from synktrack.report.stats import Change, beyond_mdc, step_flags
 from synktrack.schema import SIDES, SYNKINESIS_INDICES, TARGET_INDICES, index_column
@@ -25,7 +26,8 @@ def fmt(value: float, stem: str, signed: bool = False) -> str:
     """A value with the precision its unit deserves (``—`` when missing)."""
     if value is None or not math.isfinite(value):
         return DASH
-    digits = 2 if "coupling" in stem else 1
+    spec = BY_STEM.get(stem)
+    digits = spec.decimals if spec is not None else 1
     value = round(value, digits) + 0.0  # adding +0.0 turns -0.0 into 0.0
     text = f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
     return text.replace("-", "−")

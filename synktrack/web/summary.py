@@ -8,23 +8,13 @@ from typing import Any
 
 import pandas as pd
 
+from synktrack.index_specs import SPECS
 from synktrack.schema import SIDES, TEXTURE_INDICES, index_column
 
-# (stem, plain label, unit shown, change that counts as "about the same")
-MAIN_INDICES: tuple[tuple[str, str, str, float], ...] = (
-    ("eye_narrowing_smile", "Eye narrowing when you smile", "%", 5.0),
-    ("eye_narrowing_pucker", "Eye narrowing when you pucker", "%", 5.0),
-    ("mouth_corner_eye_closure", "Mouth-corner movement when you close your eyes", "mm", 0.5),
-    ("smile_excursion", "Mouth-corner movement in a smile", "mm", 0.5),
-    ("pucker_excursion", "Mouth-corner movement in a pucker", "mm", 0.5),
-    ("eye_closure", "Eye closure", "%", 5.0),
-    ("brow_raise", "Brow lift", "mm", 0.5),
-    ("blink_pull", "Mouth-corner movement at your blinks", "mm", 0.3),
-    # Skin texture varies a lot from check to check (SD across movements ~5-20 % on
-    # simulated healthy sessions): only a change beyond 20 % is worth a line.
-    ("chin_coactivation", "Chin skin change during the movements", "%", 20.0),
-    ("neck_coactivation", "Neck skin change during the movements", "%", 20.0),
-)
+# (stem, plain label, unit shown, change that counts as "about the same"), from the one
+# spec per index (synktrack.index_specs).
+MAIN_INDICES: tuple[tuple[str, str, str, float], ...] = tuple(
+    (s.stem, s.check.label, s.check.unit, s.check.same) for s in SPECS if s.check is not None)
 BLINK_MIN = 5  # blinks needed for the blink-locked value (synktrack.blink_coupling)
 NOT_A_DIAGNOSIS = ("This is not a diagnosis. These numbers help you and your therapist follow "
                    "changes over time: share them with your therapist.")
