@@ -6,9 +6,7 @@
 from __future__ import annotations
 
 import os
-import secrets
 import time
-import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -43,12 +41,12 @@ from synktrack.landmarks import CONTAINER_NAME, Recording
 from synktrack.lids import LidSettings
 from synktrack.margins import MarginSettings
 from synktrack.measures import COLUMNS, MeasureSettings, measures_process
-from synktrack.measures.ids import AFFECTED_SIDES
 from synktrack.model import ResolvedModel, resolve_model
 from synktrack.protocol import Protocol, load_protocol
 from synktrack.provenance import now_iso, versions
 from synktrack.refine import RefineSettings
-from synktrack.schema import EPOCH_COLUMNS, SCHEMA_VERSION, session_columns
+from synktrack.schema import EPOCH_COLUMNS, session_columns
+from synktrack.session_row import check_affected_side, new_session_id, session_row
 from synktrack.track import ClipTracker
 
 FRAMES_CSV = "frames.csv"
@@ -259,8 +257,7 @@ def check_options(*, affected_side: str = "unknown", offset_s: float = 0.0,
     """
     import math
 
-    if affected_side not in AFFECTED_SIDES:
-        raise InputError(f"affected side must be left, right or unknown, not {affected_side!r}")
+    check_affected_side(affected_side)
     if not isinstance(offset_s, int | float) or not math.isfinite(offset_s) \
             or abs(offset_s) > MAX_OFFSET_S:
         raise InputError(f"--offset-s {offset_s!r} is not a time in the clip: give seconds, "
@@ -449,16 +446,6 @@ def _summary(out: Path, rec: Recording, frames: pd.DataFrame, epochs: pd.DataFra
                           move_label=f"{(move or 'movement').replace('_', ' ').capitalize()}")
 
 
-def new_session_id(created: datetime, source_sha256: str = "") -> str:
-    """A session id unique even for parallel runs on one clip in the same second.
-
-    ``<date>-<time>-<first 8 of the input's sha256>-<8 random hex>``: sortable by
-    time, traceable to the input, and never shared by two sessions.
-    """
-    head = (source_sha256 or uuid.uuid4().hex)[:8]
-    return f"{created:%Y%m%d-%H%M%S}-{head}-{secrets.token_hex(4)}"
-
-
 def _session(frames: pd.DataFrame, proto: Protocol, rec: Recording, session: dict[str, Any], *,
              affected_side: str, subject: str | None, session_date: str | None,
              mirrored: bool, epoch_settings: EpochSettings,
@@ -483,30 +470,23 @@ def _session(frames: pd.DataFrame, proto: Protocol, rec: Recording, session: dic
     session["movements_missing"] = missing
     created = datetime.now().astimezone()
     src_hash = session["input"].get("sha256") or ""
-    row: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "session_id": new_session_id(created, src_hash),
-        "started_at": created.isoformat(timespec="seconds"),
-        "session_date": session_date or f"{created:%Y-%m-%d}",
-        "subject": subject or "",
-        "protocol": proto.name,
-        "protocol_version": proto.version,
-        "affected_side": affected_side,
-        "mirrored": int(mirrored),
-        "complete": int(bool(session["input"].get("complete", True)) and not missing),
-        "source": session["input"].get("path", ""),
-        "source_sha256": src_hash,
-        "synktrack_version": session["versions"]["synktrack"],
-        "mediapipe_version": session["versions"].get("mediapipe"),
-        "model_sha256": session["model"].get("sha256"),
-        "eye_measure": EYE_MEASURE,
+    row = session_row(
+        session_id=new_session_id(created, src_hash),
+        started_at=created.isoformat(timespec="seconds"),
+        session_date=session_date or f"{created:%Y-%m-%d}",
+        subject=subject, protocol=proto.name, protocol_version=proto.version,
+        affected_side=affected_side, mirrored=mirrored,
+        complete=bool(session["input"].get("complete", True)) and not missing,
+        source=session["input"].get("path", ""), source_sha256=src_hash,
+        versions=session["versions"], model_sha256=session["model"].get("sha256"),
+        eye_measure=EYE_MEASURE,
         **indices,
-        "duration_s": round(float(t[-1] - t[0]), 3) if len(t) else 0.0,
-        "usable_frame_fraction": round(float(frames["usable"].mean()), 3) if len(t) else 0.0,
-        "epochs_total": int(len(ep)),
-        "epochs_usable": int(ep["usable"].sum()) if len(ep) else 0,
-        "blinks_n": n_blinks,
-    }
+        duration_s=round(float(t[-1] - t[0]), 3) if len(t) else 0.0,
+        usable_frame_fraction=round(float(frames["usable"].mean()), 3) if len(t) else 0.0,
+        epochs_total=int(len(ep)),
+        epochs_usable=int(ep["usable"].sum()) if len(ep) else 0,
+        blinks_n=n_blinks,
+    )
     return ep_rows, row
 
 

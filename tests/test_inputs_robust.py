@@ -108,7 +108,7 @@ def test_upside_down_face_warns(clip: Path, tmp_path: Path) -> None:
 def test_session_ids_are_unique_in_one_second() -> None:
     from datetime import datetime
 
-    from synktrack.analyze import new_session_id
+    from synktrack.session_row import new_session_id
 
     now = datetime.now().astimezone()
     ids = {new_session_id(now, "ab" * 32) for _ in range(1000)}

@@ -13,7 +13,7 @@ from typing import Any
 
 from synktrack.batch.tasks import MANIFEST_FIELDS
 from synktrack.errors import InputError
-from synktrack.measures.ids import AFFECTED_SIDES
+from synktrack.session_row import check_affected_side
 
 _TRUE, _FALSE = {"1", "true", "yes", "y"}, {"0", "false", "no", "n"}
 
@@ -58,9 +58,7 @@ def clip_options(row: Mapping[str, str], defaults: Mapping[str, Any]) -> dict[st
             raise InputError(f"session_date {row['session_date']!r} is not YYYY-MM-DD") from err
     if row.get("affected_side"):
         opts["affected_side"] = row["affected_side"].lower()
-    if opts["affected_side"] not in AFFECTED_SIDES:
-        raise InputError(f"affected_side must be left, right or unknown, not "
-                         f"{opts['affected_side']!r}")
+    check_affected_side(opts["affected_side"], "affected_side")
     if row.get("mirrored"):
         flag = row["mirrored"].lower()
         if flag not in _TRUE | _FALSE:

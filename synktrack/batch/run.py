@@ -25,8 +25,8 @@ from synktrack.batch.tasks import (
 )
 from synktrack.errors import InputError, OutputError
 from synktrack.io.video import VIDEO_SUFFIXES
-from synktrack.measures.ids import AFFECTED_SIDES
 from synktrack.provenance import now_iso
+from synktrack.session_row import check_affected_side
 
 
 def batch(
@@ -96,8 +96,7 @@ def batch(
     out = Path(out_dir).expanduser()
     if jobs < 1:
         raise InputError(f"--jobs must be at least 1 (got {jobs})")
-    if affected_side not in AFFECTED_SIDES:
-        raise InputError(f"affected side must be left, right or unknown, not {affected_side!r}")
+    check_affected_side(affected_side)
     defaults: dict[str, Any] = {
         "protocol": protocol_spec(protocol), "offset_s": float(offset_s),
         "affected_side": affected_side, "subject": subject, "session_date": session_date,

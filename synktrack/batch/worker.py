@@ -148,22 +148,26 @@ def _prepare(out: Path) -> None:
 
 def _minimal_row(result: Any, task: ClipTask) -> dict[str, Any]:
     """The session row without protocol indices (when no protocol was given)."""
-    from synktrack.schema import SCHEMA_VERSION
+    from datetime import datetime
+
+    from synktrack.session_row import new_session_id, session_row
 
     s, fr = result.session, result.frames
     t = fr["time_s"].to_numpy() if len(fr) else []
-    return {
-        "schema_version": SCHEMA_VERSION, "session_id": task.clip_id,
-        "started_at": s.get("created", ""),
-        "session_date": task.session_date or str(s.get("created", ""))[:10],
-        "subject": task.subject or "", "protocol": "", "protocol_version": "",
-        "affected_side": task.affected_side, "mirrored": int(task.mirrored),
-        "complete": int(bool(s["input"].get("complete", True))),
-        "source": s["input"].get("path", task.path), "source_sha256": task.sha256,
-        "synktrack_version": s["versions"].get("synktrack"),
-        "mediapipe_version": s["versions"].get("mediapipe"),
-        "model_sha256": s.get("model", {}).get("sha256"),
-        "duration_s": round(float(t[-1] - t[0]), 3) if len(t) else 0.0,
-        "usable_frame_fraction": round(float(fr["usable"].mean()), 3) if len(fr) else 0.0,
-    }
+    created = str(s.get("created", ""))
+    try:
+        when = datetime.fromisoformat(created)
+    except ValueError:
+        when = datetime.now().astimezone()
+    return session_row(
+        session_id=new_session_id(when, task.sha256), started_at=created,
+        session_date=task.session_date or created[:10], subject=task.subject,
+        protocol="", protocol_version="", affected_side=task.affected_side,
+        mirrored=task.mirrored, complete=bool(s["input"].get("complete", True)),
+        source=s["input"].get("path", task.path), source_sha256=task.sha256,
+        versions=s["versions"], model_sha256=s.get("model", {}).get("sha256"),
+        duration_s=round(float(t[-1] - t[0]), 3) if len(t) else 0.0,
+        usable_frame_fraction=round(float(fr["usable"].mean()), 3) if len(fr) else 0.0,
+    )
+
 

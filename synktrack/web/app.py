@@ -16,6 +16,7 @@ from synktrack.errors import InputError
 from synktrack.history import history_path, subject_dir
 from synktrack.model import ResolvedModel
 from synktrack.protocol import Protocol
+from synktrack.session_row import check_affected_side
 from synktrack.web.framing import FramingChecker
 from synktrack.web.live import LiveSession, clean_incoming
 from synktrack.web.steps import MAX_ATTEMPTS, valid_time
@@ -66,9 +67,7 @@ class CheckApp:
                  affected_side: str = "unknown", keep_video: bool = False,
                  settings: CheckSettings | None = None,
                  say: Callable[[str], None] | None = None) -> None:
-        if affected_side not in ("left", "right", "unknown"):
-            raise InputError(f"affected side must be left, right or unknown, not "
-                             f"{affected_side!r}")
+        check_affected_side(affected_side)
         self.protocol = protocol
         self.model = model
         self.subject = subject

@@ -27,7 +27,7 @@ from synktrack.landmarks import Recording
 from synktrack.model import ResolvedModel
 from synktrack.protocol import Protocol
 from synktrack.provenance import now_iso, versions
-from synktrack.schema import SCHEMA_VERSION
+from synktrack.session_row import new_session_id, session_row
 from synktrack.web.summary import history_rows, previous_complete, session_summary
 
 CHECK_JSON = "check.json"
@@ -130,17 +130,15 @@ def _stub(tmp: Path, info: SessionInfo, inp: dict[str, Any],
     """A session with nothing to measure, kept as an incomplete record."""
     now = datetime.now().astimezone()
     v = versions()
-    row = {
-        "schema_version": SCHEMA_VERSION,
-        "session_id": f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(4)}",
-        "started_at": now.isoformat(timespec="seconds"), "session_date": f"{now:%Y-%m-%d}",
-        "subject": info.subject or "", "protocol": info.protocol.name,
-        "protocol_version": info.protocol.version, "affected_side": info.affected_side,
-        "mirrored": 0, "complete": 0, "source": info.source,
-        "source_sha256": inp.get("sha256", ""), "synktrack_version": v.get("synktrack"),
-        "mediapipe_version": v.get("mediapipe"), "model_sha256": model.sha256,
-        "duration_s": 0.0, "epochs_total": 0, "epochs_usable": 0,
-    }
+    row = session_row(
+        session_id=new_session_id(now, inp.get("sha256", "")),
+        started_at=now.isoformat(timespec="seconds"), session_date=f"{now:%Y-%m-%d}",
+        subject=info.subject, protocol=info.protocol.name,
+        protocol_version=info.protocol.version, affected_side=info.affected_side,
+        mirrored=False, complete=False, source=info.source,
+        source_sha256=inp.get("sha256", ""), versions=v, model_sha256=model.sha256,
+        duration_s=0.0, epochs_total=0, epochs_usable=0,
+    )
     write_json(tmp / "session.json", {"created": now_iso(), "versions": v,
                                       "input": {**inp, "complete": False},
                                       "counts": {"frames": 0}})
