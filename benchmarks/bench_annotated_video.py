@@ -27,7 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+from _common import SHARED, use_shared_model
+
 VIDEOS = SHARED / "media" / "videos"
 DEFAULT_CLIPS = [VIDEOS / "pyfeat__single_face.mp4",
                  VIDEOS / "medusa__example_vid_pexels3063839.mp4",
@@ -103,7 +104,6 @@ def bench_clip(clip: Path, proto: object, repeat: int) -> tuple[str, str]:
 
 
 def main() -> int:
-    import os
 
     from synktrack.protocol import load_protocol
 
@@ -111,9 +111,7 @@ def main() -> int:
     ap.add_argument("clips", nargs="*", type=Path, default=DEFAULT_CLIPS)
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
-    if not os.environ.get("SYNKTRACK_MODEL") and (SHARED / "models" /
-                                                   "face_landmarker.task").is_file():
-        os.environ["SYNKTRACK_MODEL"] = str(SHARED / "models" / "face_landmarker.task")
+    use_shared_model()
     proto = load_protocol("quick-check")
     print(f"{'clip':45s} {'frames':>6s} {'size':>10s} {'video':>9s}  "
           f"{'decode':>13s} {'decode+draw':>13s} {'whole video':>13s}   (ms/frame wall/cpu)",
