@@ -30,15 +30,10 @@ FPS = 25.0
 def blink_clip(image: np.ndarray, eyes: dict, seconds: float, seed: int
                ) -> tuple[list[np.ndarray], list[float]]:
     """Frames of a rest clip with model-B blinks, and the blink onsets (s)."""
+    from synktrack.simulate import blink_schedule
     from synktrack.synth_lids import apply_field, camera, lid_field
 
-    rng = np.random.default_rng(seed)
-    onsets, durs = [], []
-    t0 = 1.0
-    while t0 < seconds - 1.0:
-        onsets.append(t0)
-        durs.append(float(rng.uniform(0.15, 0.3)))
-        t0 += 2.5 * float(rng.uniform(0.7, 1.3))
+    onsets, durs = blink_schedule(seconds, 2.5, np.random.default_rng(seed))
     full = sum(lid_field(image.shape[:2], e, 0.85 * 0.9 * e.aperture_px(),
                          0.15 * 0.9 * e.aperture_px()) for e in eyes.values())
     frames = []

@@ -256,6 +256,19 @@ def expected_indices(synkinesis: Synkinesis | None = None,
     }
 
 
+def blink_schedule(duration_s: float, rate_s: float,
+                   rng: np.random.Generator) -> tuple[list[float], list[float]]:
+    """Onsets and durations (s) of spontaneous blinks: 150-300 ms each, every ``rate_s``
+    +- 30 %, from 1 s to 1 s before the end."""
+    onsets, durs = [], []
+    t0 = 1.0
+    while t0 < duration_s - 1.0:
+        onsets.append(t0)
+        durs.append(float(rng.uniform(0.15, 0.3)))
+        t0 += rate_s * float(rng.uniform(0.7, 1.3))
+    return onsets, durs
+
+
 def blinks_simulate(image: np.ndarray, geom: FaceGeometry, duration_s: float = 20.0,
                     fps: float = 25.0, pull_side: str | None = None, pull_mm: float = 0.0,
                     pull_lag_s: float = 0.1, rate_s: float = 2.5, noise: float = 1.5,
@@ -268,12 +281,7 @@ def blinks_simulate(image: np.ndarray, geom: FaceGeometry, duration_s: float = 2
     frame iterator and the blink onset times (the truth).
     """
     rng = np.random.default_rng(seed)
-    onsets, durs = [], []
-    t0 = 1.0
-    while t0 < duration_s - 1.0:
-        onsets.append(t0)
-        durs.append(float(rng.uniform(0.15, 0.3)))
-        t0 += rate_s * float(rng.uniform(0.7, 1.3))
+    onsets, durs = blink_schedule(duration_s, rate_s, rng)
     ap = rest_apertures_mm(geom)
     closure = Injection(lid_upper_mm={s: 0.85 * 0.9 * ap[s] for s in SIDES},
                         lid_lower_mm={s: 0.15 * 0.9 * ap[s] for s in SIDES})
