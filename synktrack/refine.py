@@ -30,19 +30,8 @@ from synktrack.landmarks import EYE_ORDER
 from synktrack.lids import MAX_WAIT_FRAMES, OPEN_EYE_MAX_BLINK, EyeLids, LidSettings
 from synktrack.margins import MarginFinder, MarginSettings
 from synktrack.measures.geometry import apply_affine
-from synktrack.measures.ids import BROW, EYE, MOUTH_CORNER
+from synktrack.measures.ids import EYE, TRACKED
 
-# Tracked points, by MediaPipe label (subject's side in a non-mirrored image).
-TRACKED: dict[str, int] = {
-    "corner_right": MOUTH_CORNER["right"],
-    "corner_left": MOUTH_CORNER["left"],
-    "lid_upper_right": EYE["right"]["pairs"][0][0],
-    "lid_lower_right": EYE["right"]["pairs"][0][1],
-    "lid_upper_left": EYE["left"]["pairs"][0][0],
-    "lid_lower_left": EYE["left"]["pairs"][0][1],
-    "brow_right": BROW["right"][2],
-    "brow_left": BROW["left"][2],
-}
 _CORNERS = slice(0, 2)
 _LK_POINTS = [0, 1, 6, 7]  # corners and brows: Lucas-Kanade from the reference
 _LIDS = {"right": (2, 3), "left": (4, 5)}

@@ -16,7 +16,7 @@ import pandas as pd
 from synktrack.landmarks import EYE_ORDER, Recording
 from synktrack.measures import brows, eyes, mouth
 from synktrack.measures.geometry import HeadFrame, head_frame
-from synktrack.measures.ids import RIGID, SIDES, side_ids
+from synktrack.measures.ids import RIGID, SIDES, TRACKED, side_ids
 from synktrack.measures.pose import yaw_pitch_roll
 from synktrack.measures.scale import IRIS_DIAMETER_MM, image_mm_per_px, mm_per_px
 
@@ -110,8 +110,6 @@ COLUMNS: dict[str, str] = {
 
 def head_frame_of(rec: Recording, mirrored: bool = False, refined: bool = True) -> HeadFrame:
     """Head-fixed landmarks for a recording (image-tracked points substituted if ``refined``)."""
-    from synktrack.refine import TRACKED
-
     pts = rec.landmarks_px()[:, :, :2]
     if refined:
         ids = list(TRACKED.values())

@@ -75,3 +75,17 @@ def side_ids(mirrored: bool) -> dict[str, str]:
     if mirrored:
         return {"left": "right", "right": "left"}
     return {"left": "left", "right": "right"}
+
+
+# Points the image refinement tracks (synktrack.refine), by MediaPipe label (the subject's
+# side in a non-mirrored image); the Recording's ``tracked`` array holds them in this order.
+TRACKED: dict[str, int] = {
+    "corner_right": MOUTH_CORNER["right"],
+    "corner_left": MOUTH_CORNER["left"],
+    "lid_upper_right": EYE["right"]["pairs"][0][0],
+    "lid_lower_right": EYE["right"]["pairs"][0][1],
+    "lid_upper_left": EYE["left"]["pairs"][0][0],
+    "lid_lower_left": EYE["left"]["pairs"][0][1],
+    "brow_right": BROW["right"][2],
+    "brow_left": BROW["left"][2],
+}
