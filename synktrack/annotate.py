@@ -660,7 +660,8 @@ def annotate_folder(folder: str | os.PathLike[str], source: str | os.PathLike[st
         rec = load_recording(folder)
     except (OSError, ValueError, InputError) as err:
         raise AnnotationError(f"{folder} holds no complete analysis to annotate ({err})") from err
-    mirrored = bool(session.get("settings", {}).get("mirrored", False))
+    # the container says how it was analysed (older containers: the run's session.json)
+    mirrored = bool(rec.attrs.get("mirrored", session.get("settings", {}).get("mirrored", False)))
     with atomic_path(target) as tmp:
         write_annotated_video(tmp, source, rec, frames, protocol=protocol_of(
             session.get("protocol")), mirrored=mirrored, progress=progress)
