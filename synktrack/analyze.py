@@ -45,6 +45,7 @@ from synktrack.model import ResolvedModel, resolve_model
 from synktrack.protocol import Protocol, load_protocol
 from synktrack.provenance import now_iso, versions
 from synktrack.refine import RefineSettings
+from synktrack.report.run_summary import run_summary
 from synktrack.schema import EPOCH_COLUMNS, session_columns
 from synktrack.session_row import check_affected_side, new_session_id, session_row
 from synktrack.track import ClipTracker
@@ -392,8 +393,8 @@ def analyze_recording(
     video = None if annotate_source is None else (lambda stage: _annotated(
         stage, annotate_source, rec, frames, run_proto, mirrored, annotate_progress))
     files = write_outputs(out, rec, frames, session, epochs_table, row, summary=lambda stage: (
-        _summary(stage, rec, frames, epochs_table, snapshots or {}, mirrored,
-                 run_proto, subject)), video=video)
+        run_summary(stage, rec, frames, epochs_table, snapshots or {}, mirrored,
+                    run_proto, subject)), video=video)
     if row is not None and history is not None:
         append_session(history, row)
         files["history"] = Path(history)
@@ -414,36 +415,6 @@ def _annotated(stage: Path, source: str | os.PathLike[str], rec: Recording,
 
     return write_annotated_video(stage / ANNOTATED_MP4, source, rec, frames, protocol=proto,
                                  mirrored=mirrored, progress=progress)
-
-
-def _summary(out: Path, rec: Recording, frames: pd.DataFrame, epochs: pd.DataFrame | None,
-             snaps: dict[str, tuple[int, np.ndarray]], mirrored: bool,
-             proto: Protocol | None, subject: str | None) -> Path:
-    """The one-page summary figure: rest and movement frames, traces with epochs shaded."""
-    from synktrack.report.summary import summary_figure
-
-    pts = rec.landmarks_px()
-    labels = {"right": "left", "left": "right"} if mirrored else {"right": "right", "left": "left"}
-
-    def parts(key: str) -> tuple[np.ndarray | None, np.ndarray | None, dict | None]:
-        if key not in snaps:
-            return None, None, None
-        idx, img = snaps[key]
-        if not rec.face_present[idx]:
-            return img, None, None
-        tr = rec.tracked[idx]
-        lids = {labels["right"]: tr[2:4], labels["left"]: tr[4:6]}
-        return img, pts[idx], lids
-
-    rest_img, rest_lm, rest_lids = parts("rest")
-    move_img, move_lm, move_lids = parts("move")
-    title = " - ".join(x for x in (subject, proto.name if proto else None,
-                                    str(rec.attrs.get("source", ""))) if x)
-    move = next((s.movement for s in proto.steps if s.movement == "smile"), None) if proto \
-        else None
-    return summary_figure(out, frames, epochs, rest_img, move_img, rest_lm, move_lm, rest_lids,
-                          move_lids, title,
-                          move_label=f"{(move or 'movement').replace('_', ' ').capitalize()}")
 
 
 def _session(frames: pd.DataFrame, proto: Protocol, rec: Recording, session: dict[str, Any], *,
