@@ -52,14 +52,19 @@ def regions_place(points: np.ndarray) -> dict[str, Box]:
     return out
 
 
-def region_texture(gray: np.ndarray, box: Box) -> float:
-    """Normalised texture of one region of a grey image; NaN when not wholly in frame."""
-    h, w = gray.shape[:2]
+def region_texture(image: np.ndarray, box: Box) -> float:
+    """Normalised texture of one region of a grey or RGB image; NaN when not wholly in frame.
+
+    Only the region is converted to grey (a frame's other pixels are never touched).
+    """
+    h, w = image.shape[:2]
     x0, y0, x1, y1 = (int(round(v)) for v in (box.x0, box.y0, box.x1, box.y1))
     if x0 < 0 or y0 < 0 or x1 > w or y1 > h or x1 - x0 < 4 or y1 - y0 < 4:
         return float("nan")
-    patch = cv2.resize(gray[y0:y1, x0:x1].astype(np.float32), (SIZE, SIZE),
-                       interpolation=cv2.INTER_AREA)
+    crop = image[y0:y1, x0:x1]
+    if crop.ndim == 3:
+        crop = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)
+    patch = cv2.resize(crop.astype(np.float32), (SIZE, SIZE), interpolation=cv2.INTER_AREA)
     mean = float(patch.mean())
     if mean < 1.0:
         return float("nan")
@@ -68,8 +73,7 @@ def region_texture(gray: np.ndarray, box: Box) -> float:
 
 def frame_textures(rgb: np.ndarray, points: np.ndarray) -> dict[str, float]:
     """Per-frame ``{region: texture}`` for the cheap hook while frames are decoded."""
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    return {name: region_texture(gray, box) for name, box in regions_place(points).items()}
+    return {name: region_texture(rgb, box) for name, box in regions_place(points).items()}
 
 
 def frame_textures_array(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
