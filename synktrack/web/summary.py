@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from synktrack.blink_coupling import CouplingSettings
 from synktrack.index_specs import SPECS
 from synktrack.schema import SIDES, TEXTURE_INDICES, index_column
 
@@ -15,7 +16,7 @@ from synktrack.schema import SIDES, TEXTURE_INDICES, index_column
 # spec per index (synktrack.index_specs).
 MAIN_INDICES: tuple[tuple[str, str, str, float], ...] = tuple(
     (s.stem, s.check.label, s.check.unit, s.check.same) for s in SPECS if s.check is not None)
-BLINK_MIN = 5  # blinks needed for the blink-locked value (synktrack.blink_coupling)
+BLINK_MIN = CouplingSettings().min_blinks  # blinks needed for the blink-locked value
 NOT_A_DIAGNOSIS = ("This is not a diagnosis. These numbers help you and your therapist follow "
                    "changes over time: share them with your therapist.")
 
