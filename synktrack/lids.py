@@ -27,6 +27,13 @@ does for a lost eye, e.g. a hand over it); the hand-over weight may drop at
 once but recovers over a few frames, so the series never flickers between
 the two measures.
 
+The shifts are found in two stages from the same template: first over a
+wide band of columns (a third of the eye) with a landmark prior, then at the
+centre over a narrow band whose lid skin stretches towards an anchor (brow,
+cheek) as real lid skin does, with the first stage's answer as its prior.
+The wide stage is robust to gaze, lashes and folds; the narrow one reads the
+centre margin itself, where a lid moves most.
+
 Templates come from an open eye (low eyeBlink score); one taken on eyes that
 were shut or still opening is replaced once they open. Each frame's patch is
 placed by the head registration while it agrees with the canthi, else by the
@@ -36,7 +43,7 @@ canthi themselves (head turns), and the eyeball follows the iris landmark.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -114,6 +121,20 @@ class LidSettings:
     gaze_deadband
         Iris moves (x, y) within the iris landmark's jitter, ignored when the
         eyeball follows the gaze.
+    stretch
+        How the lid skin beyond each margin moves: 0 rigidly with the margin,
+        ``k`` > 0 stretched towards an anchor ``EYE_PX / k`` away (the brow,
+        the cheek) that does not move.
+    fine_half_cols, fine_skin, fine_eye_weight, fine_stretch
+        The second, fine stage (0 columns: none): a band this narrow around
+        the centre column (every column), this much skin, this eyeball weight
+        and skin stretch. The wide band finds the lids robustly but averages
+        a shift that is largest at the centre and, with rigid skin, reads
+        a stretched lid's move short; the fine stage reads the centre margin.
+    fine_sigma, fine_radius
+        The fine stage's prior width around the wide band's shifts (an image
+        prior, not the landmarks'), and its hard search radius, in rest
+        apertures.
     """
 
     half_cols: int = 8
@@ -139,6 +160,13 @@ class LidSettings:
     widen: float = 1.15
     place_tol: float = 1.0
     gaze_deadband: tuple[float, float] = (1.5, 2.5)
+    stretch: float = 0.0
+    fine_half_cols: int = 4
+    fine_skin: float = 0.3
+    fine_eye_weight: float = 0.7
+    fine_sigma: float = 0.1
+    fine_radius: float = 0.3
+    fine_stretch: float = 0.75
 
 
 def _smoothstep(x: float, lo: float, hi: float) -> float:
@@ -250,10 +278,22 @@ class LidTemplate:
                               settings.eye_weight)).ravel()
         self._w, self._n = w, float(w.sum())
 
-        def layer(d: np.ndarray, m: np.ndarray, sgn: float) -> tuple[np.ndarray, np.ndarray]:
-            """Products of one lid shifted by each d (sgn +1: upper lid)."""
+        def layer(d: np.ndarray, m: np.ndarray, sgn: float,
+                  k: float) -> tuple[np.ndarray, np.ndarray]:
+            """Products of one lid shifted by each d (sgn +1: upper lid).
+
+            ``k``: the skin beyond the margin stretches towards an anchor ``EYE_PX / k``
+            away (0: rigid).
+            """
             dd = d[:, None, None]
-            lid = _rows(ref, ys[None] - dd, self.cols).reshape(len(d), -1)
+            if k > 0:
+                reach = EYE_PX / k
+                f = 1.0 / np.maximum(1.0 + sgn * dd / reach, 0.2)
+                src = m + (ys[None] - m - dd) * f
+                src = np.where(sgn * (m - ys[None]) > reach, ys[None], src)
+            else:
+                src = ys[None] - dd
+            lid = _rows(ref, src, self.cols).reshape(len(d), -1)
             cover = np.clip(sgn * (m + dd - ys[None]) + 0.5, 0.0, 1.0).reshape(len(d), -1)
             a = cover * lid
             # rows: cover*w, a*w, cover^2*w, a*cover*w -- dotted with [e, xe, ee, x]
@@ -261,8 +301,8 @@ class LidTemplate:
             sums = np.stack([(a * w).sum(1), (a * a * w).sum(1)])
             return mats.astype(np.float32), sums
 
-        self._mu, self._su = layer(self.du, mu, 1.0)
-        self._ml, self._sl = layer(self.dl, ml, -1.0)
+        self._mu, self._su = layer(self.du, mu, 1.0, settings.stretch)
+        self._ml, self._sl = layer(self.dl, ml, -1.0, settings.stretch)
         gap = self._gap = float((ml - mu).min())
         self._valid = (self.du[:, None] - self.dl[None]) <= gap + step
         self.texture = float(ref[self.rows][:, self.cols].std())
@@ -343,7 +383,8 @@ class LidTemplate:
                          self._frame(x, gaze))
 
     def match(self, patch: np.ndarray, gaze: tuple[float, float] = (0.0, 0.0),
-              prior: tuple[float, float] | None = None) -> LidMatch:
+              prior: tuple[float, float] | None = None,
+              around: tuple[float, float] | None = None) -> LidMatch:
         """Most probable lid shifts for a canonical patch of this eye.
 
         Parameters
@@ -369,6 +410,12 @@ class LidTemplate:
                                           + (dl[None] - prior[1]) ** 2) / var
 
         ncc = self._ncc((self._mu, self._su), (self._ml, self._sl), self._valid, frame)
+        if around is not None:
+            r = s.fine_radius * self.aperture + self.step
+            near = ((np.abs(self.du - around[0]) <= r)[:, None]
+                    & (np.abs(self.dl - around[1]) <= r)[None])
+            if near.any():
+                ncc = np.where(near, ncc, -np.inf)
         top = float(ncc.max())
         post = posterior(ncc, self.du, self.dl, top)
         i, j = np.unravel_index(int(np.argmax(post)), post.shape)
@@ -432,6 +479,7 @@ class EyeLids:
         self.label = label
         self.settings = settings or LidSettings()
         self.template: LidTemplate | None = None
+        self.fine: LidTemplate | None = None
         self.weight = 0.0
         self.fit = float("nan")
         self.last: LidMatch | None = None
@@ -502,6 +550,12 @@ class EyeLids:
                   for m, d in zip(move, s.gaze_deadband, strict=True))
         prior = (float(lm[0]) - tpl.up_y, float(lm[1]) - tpl.lo_y)
         found = tpl.match(tpl.window(gray, canon), (gx, gy), prior)
+        if self.fine is not None:
+            # The centre margin, read near the wide band's answer (see LidSettings).
+            coarse = (found.d_up, found.d_lo)
+            near = self.fine.match(self.fine.window(gray, canon), (gx, gy), prior=coarse,
+                                   around=coarse)
+            found = LidMatch(near.d_up, near.d_lo, found.score, found.top)
         if ratio < s.shut_ratio:  # the landmarks see the eye mostly shut too
             found = tpl.shut(found)
         self.last = found
@@ -556,6 +610,13 @@ class EyeLids:
             return False
         tpl.iris = c[self._iris].copy()
         self.template = tpl
+        self.fine = None
+        s = self.settings
+        if s.fine_half_cols > 0:
+            fine_settings = replace(s, half_cols=s.fine_half_cols, col_step=1, skin=s.fine_skin,
+                                    eye_weight=s.fine_eye_weight, prior_sigma=s.fine_sigma,
+                                    stretch=s.fine_stretch)
+            self.fine = LidTemplate(tpl._ref32, upper, lower, up_y, lo_y, fine_settings)
         self._canon_ref = None if to_ref3 is None else canon @ np.linalg.inv(to_ref3)
         self._y0 = float((c[e["inner"], 1] + c[e["outer"], 1]) / 2)
         self._lm_aperture = max(float(c[self._lo, 1] - c[self._up, 1]), 1.0)
