@@ -6,12 +6,12 @@ Usage::
                                    [--source DIR]
 
 Runs ``synktrack demo`` twice, in fresh processes: once from this checkout, once from a copy of
-commit ``REV`` (default ``7aa9bf3``, the parent of the issue-13 refactor series) extracted with
-``git archive`` into a temporary folder and put first on ``PYTHONPATH``. It then compares
-``frames.csv``, ``epochs.csv`` and ``session.csv`` cell by cell, as written (so to the last
-printed digit), leaving out only the session columns that name the run rather than measure it
-(:data:`PROVENANCE`: the session id, its date and time, the clip's path). Nothing is stored in
-the repository; the reference outputs are cached per commit in the temporary folder
+commit ``REV`` (default ``37888a3``, the last commit that changed what the demo measures)
+extracted with ``git archive`` into a temporary folder and put first on ``PYTHONPATH``. It then
+compares ``frames.csv``, ``epochs.csv`` and ``session.csv`` cell by cell, as written (so to the
+last printed digit), leaving out only the session columns that name the run rather than measure
+it (:data:`PROVENANCE`: the session id, its date and time, the clip's path). Nothing is stored
+in the repository; the reference outputs are cached per commit in the temporary folder
 (``--fresh`` recomputes them).
 
 Exit 0 when the tables are identical, 1 with the differences listed when they are not. A column
@@ -34,9 +34,9 @@ from pathlib import Path
 
 from _common import ROOT, model_path
 
-# The last commit that changed what the demo measures (the issue-13 refactor series starts
-# after it). A deliberate change of measurement moves this to the commit that made it.
-DEFAULT_REF = "7aa9bf3"
+# The last commit that changed what the demo measures (the fine lid stage of issue 10). A
+# deliberate change of measurement moves this to the commit that made it.
+DEFAULT_REF = "37888a3"
 TABLES = ("frames.csv", "epochs.csv", "session.csv")
 PROVENANCE = frozenset({"session_id", "started_at", "session_date", "source"})
 

@@ -1,8 +1,8 @@
 """Behaviour-preserving refactors: the demo's tables stay identical to a reference commit's.
 
-The reference is ``SYNKTRACK_IDENTITY_REF`` (default: the parent of the issue-13 refactor series,
-see ``benchmarks/diff_demo.py``); after a deliberate change of measurement, set it to the commit
-that made it. The comparison itself is shown to fail on a single changed digit.
+The reference is ``SYNKTRACK_IDENTITY_REF`` (default: the last commit that changed what the demo
+measures, see ``benchmarks/diff_demo.py``); after a deliberate change of measurement, set it to
+the commit that made it. The comparison itself is shown to fail on a single changed digit.
 """
 
 from __future__ import annotations

@@ -96,35 +96,36 @@ def test_limbus_found_in_the_image_matches_the_hand_placed_limbus(
 @pytest.mark.slow
 def test_sliding_lid_model_is_recovered_on_real_faces(shared_dir: Path,
                                                       model_path: Path) -> None:
-    """The second injection model on two London faces whose margins were placed by hand.
+    """The second injection model on the eight London faces whose margins were placed by hand.
 
-    Lid margins come from the blind hand annotation (benchmarks/data/london_lids.csv), not
-    from any landmark model. Measured today (8 faces, bench_lid_models.py): one-sided
-    upper 0.76x, lower 0.88x, leak <= 0.005x; the goal is 0.95-1.05x.
+    Lid margins come from the blind hand annotation (the mean of the two annotators in
+    benchmarks/data), not from any landmark model; the lids slide over a still eyeball, the
+    skin stretches, then blur, noise and H.264. Measured (bench_lid_models.py --margins mean,
+    3 camera seeds): one-sided upper 1.00x, lower 0.98x, closure 0.89x, healthy smile 0.92x,
+    leak <= 0.01x; before the fine lid stage 0.76x, 0.87x, 0.76x, 0.75x.
     """
-    import cv2
+    import sys
+
     import pandas as pd
 
-    from synktrack.fidelity import sliding_lid_run
-    from synktrack.synth_lids import at_margins, scaled
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_lid_models as b
 
-    hand = pd.read_csv(ROOT / "benchmarks" / "data" / "london_lids.csv", dtype={"subject": str})
-    rows = []
-    for n in ("004", "025"):
-        bgr = cv2.imread(str(shared_dir / "media" / "images" / f"london__{n}_neutral.jpg"))
-        img = cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), (675, 675),
-                         interpolation=cv2.INTER_AREA)
-        h = hand[(hand.subject == n) & (hand.expression == "neutral")].set_index("eye")
-        tem = shared_dir / "media" / "annotated" / "london" / f"london__{n}_neutral.tem"
-        eyes = {s: scaled(at_margins(e, float(h.loc[s, "upper_y_mean"]),
-                                     float(h.loc[s, "lower_y_mean"])), 0.5)
-                for s, e in read_template(str(tem)).items()}
-        rows.append(sliding_lid_run(img, eyes, model_path, name=n, symmetric=()))
+    from synktrack.fidelity import sliding_lid_run
+
+    rows = [sliding_lid_run(b.london(n), b.hand_eyes(n, 0.5, "mean"), model_path, name=n,
+                            symmetric=b.SYMMETRIC) for n in b.LONDON]
     df = pd.concat(rows)
-    assert df.image_sensitivity.median() >= 0.7
-    assert df.image_leak.max() <= 0.05
+    med = df.groupby(["kind", "lid"]).image_sensitivity.median()
+    assert 0.9 <= med["one-sided", "upper"] <= 1.1
+    assert 0.9 <= med["one-sided", "lower"] <= 1.1
+    assert med["closure", "both"] >= 0.82
+    assert med["healthy smile", "both"] >= 0.8
+    one = df[df.kind == "one-sided"]
+    # the other eye: median 0.011-0.015x, 90th percentile 0.05-0.07x over camera seeds
+    assert one.image_leak.median() <= 0.03 and one.image_leak.quantile(0.9) <= 0.1
     # the tracker beats the raw landmarks on a model it was not built around
-    assert df.image_sensitivity.median() > df.landmarks_sensitivity.median() + 0.3
+    assert one.image_sensitivity.median() > one.landmarks_sensitivity.median() + 0.5
 
 
 @pytest.mark.slow
