@@ -113,16 +113,18 @@ def test_sliding_lid_model_is_recovered_on_real_faces(shared_dir: Path,
 
     from synktrack.fidelity import sliding_lid_run
 
+    # two camera realisations (x264 itself does not always give the same bytes twice)
     rows = [sliding_lid_run(b.london(n), b.hand_eyes(n, 0.5, "mean"), model_path, name=n,
-                            symmetric=b.SYMMETRIC) for n in b.LONDON]
+                            symmetric=b.SYMMETRIC, seed=seed)
+            for n in b.LONDON for seed in (0, 1)]
     df = pd.concat(rows)
     med = df.groupby(["kind", "lid"]).image_sensitivity.median()
-    assert 0.9 <= med["one-sided", "upper"] <= 1.1
-    assert 0.9 <= med["one-sided", "lower"] <= 1.1
-    assert med["closure", "both"] >= 0.82
-    assert med["healthy smile", "both"] >= 0.8
+    assert 0.93 <= med["one-sided", "upper"] <= 1.07
+    assert 0.93 <= med["one-sided", "lower"] <= 1.07
+    assert med["closure", "both"] >= 0.85
+    assert med["healthy smile", "both"] >= 0.85
     one = df[df.kind == "one-sided"]
-    # the other eye: median 0.011-0.015x, 90th percentile 0.05-0.07x over camera seeds
+    # the other eye: median 0.007-0.015x, 90th percentile 0.04-0.07x over camera seeds
     assert one.image_leak.median() <= 0.03 and one.image_leak.quantile(0.9) <= 0.1
     # the tracker beats the raw landmarks on a model it was not built around
     assert one.image_sensitivity.median() > one.landmarks_sensitivity.median() + 0.5
