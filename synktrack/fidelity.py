@@ -21,7 +21,7 @@ from synktrack.landmarks import Recording
 from synktrack.measures import MeasureSettings, measures_process
 from synktrack.measures.ids import EYE
 from synktrack.synth import SIDES, FaceGeometry, Injection, Warper
-from synktrack.synth_lids import HandEye, apply_field, camera, lid_field
+from synktrack.synth_lids import HandEye, apply_field, camera, corner_field, lid_field, moved_point
 
 
 def landmark_frames(images: Sequence[np.ndarray], model_path: str | os.PathLike[str],
@@ -275,4 +275,80 @@ def sliding_lid_run(image: np.ndarray, hand: dict[str, HandEye],
                     leak = abs(rest[col.format(other)] - row[col.format(other)]) / injected
                 out[f"{measure}_leak"] = leak
             rows.append(out)
+    return pd.DataFrame(rows)
+
+
+# --- mouth corners under the second model: a smooth skin stretch at hand-placed corners ------
+
+CORNER_DIRECTIONS = ((0.6, 0.8), (0.0, 1.0), (-1.0, 0.0))  # (outward, up): smile, lift, pucker
+
+
+def read_mouth_corners(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Hand-placed mouth corners of a 189-point FRL template, keyed by the *patient's* side.
+
+    Points 87 and 93 are the image-left and image-right corners; the image-left
+    one of a normal photograph is the patient's right.
+    """
+    pts = np.loadtxt(path, skiprows=1, max_rows=189)
+    return {"right": pts[87], "left": pts[93]}
+
+
+def sliding_corner_run(image: np.ndarray, corners: dict[str, np.ndarray], mm_per_px: float,
+                       model_path: str | os.PathLike[str], name: str = "face",
+                       size_mm: float = 3.0, radius: float = 0.35, seed: int = 0
+                       ) -> pd.DataFrame:
+    """Mouth-corner fidelity under a model the tracker was not built around.
+
+    Each corner alone is pulled ``size_mm`` outwards-and-up, straight up and
+    inwards (:data:`CORNER_DIRECTIONS`) by :func:`synktrack.synth_lids.corner_field`
+    (a Gaussian stretch of SD ``radius`` mouth widths around the *hand-placed*
+    corner, image pixels scaled by ``mm_per_px`` from the hand-placed limbus),
+    and the whole clip goes through :func:`synktrack.synth_lids.camera`. The
+    truth is where the corner lands (:func:`synktrack.synth_lids.moved_point`),
+    in the tool's own mm (its scale error is left out, as in
+    :func:`sliding_lid_run`). Returns one row per case: ``sensitivity`` (the
+    tool's corner move along the direction / the true move), ``other_side_mm``
+    (the still corner's move) and ``cross_mm`` (the moved corner's error across
+    the direction).
+    """
+    h, w = image.shape[:2]
+    mouth = corners["left"] - corners["right"]
+    width = float(np.linalg.norm(mouth))
+    along = mouth / width  # image x of the patient's right -> left corner
+    up = np.array([along[1], -along[0]])
+    if up[1] > 0:
+        up = -up
+    cases = []
+    for side in SIDES:
+        out = along if side == "left" else -along
+        for d_out, d_up in CORNER_DIRECTIONS:
+            move = (d_out * out + d_up * up) * size_mm / mm_per_px
+            cases.append((side, (d_out, d_up), move))
+    frames = [image, image]
+    for side, _, move in cases:
+        field_ = corner_field((h, w), corners[side], move, radius * width)
+        frames += [apply_field(image, field_), image]
+    frames = camera(frames, seed=seed)
+    rec = landmark_frames(frames, model_path)
+    df = measures_process(rec, settings=MeasureSettings(max_jitter_mm=np.inf))
+    k = float(df.attrs["mm_per_px"])
+    rest = df.iloc[[0, 1, *range(3, len(frames), 2)]].median(numeric_only=True)
+    rows = []
+    for i, (side, (d_out, d_up), move) in enumerate(cases):
+        row = df.iloc[2 + 2 * i]
+        other = "right" if side == "left" else "left"
+
+        def delta(s: str, row: pd.Series = row) -> np.ndarray:
+            return np.array([row[f"mouth_corner_{s}_x_mm"] - rest[f"mouth_corner_{s}_x_mm"],
+                             row[f"mouth_corner_{s}_y_mm"] - rest[f"mouth_corner_{s}_y_mm"]])
+
+        true_mm = float(np.linalg.norm(moved_point(corners[side], move, radius * width)
+                                       - corners[side])) * k
+        d = np.array([d_out, d_up]) / np.hypot(d_out, d_up)
+        got = delta(side)
+        rows.append({"face": name, "side": side, "movement": f"out{d_out:+.1f}_up{d_up:+.1f}",
+                     "injected_mm": true_mm, "recovered_mm": float(got @ d),
+                     "sensitivity": float(got @ d) / true_mm,
+                     "cross_mm": float(abs(got[0] * d[1] - got[1] * d[0])),
+                     "other_side_mm": float(np.linalg.norm(delta(other)))})
     return pd.DataFrame(rows)

@@ -15,6 +15,8 @@ purpose:
   falling linearly to zero a cheek-height below;
 * the shift along the lid follows a half-cosine (largest at the centre, zero
   at the canthi), not a plateau;
+* a **mouth corner** is pulled by a smooth Gaussian stretch of the skin
+  around the hand-placed corner (:func:`corner_field`), not by a mesh;
 * the frames then get a **camera**: blur, sensor noise, and H.264 compression
   of the whole clip (:func:`camera`).
 
@@ -165,6 +167,37 @@ def lid_field(shape: tuple[int, int], eye: HandEye, upper_px: float = 0.0,
         t = np.clip((v - new) / np.maximum(bottom - new, 1e-6), 0.0, 1.0)
         mag -= np.where(v >= new, d * (1.0 - t), 0.0)
     return (mag[None] * normal[:, None, None]).astype(np.float32)
+
+
+def corner_field(shape: tuple[int, int], corner: np.ndarray, move_px: np.ndarray,
+                 radius_px: float) -> np.ndarray:
+    """(2, h, w) backward displacement that pulls one mouth corner by ``move_px`` (x, y).
+
+    The skin around the corner is carried with it and stretches smoothly: the
+    displacement falls off as a Gaussian of the distance from the hand-placed
+    corner (SD ``radius_px``), with no mesh and no landmark involved. Use
+    :func:`moved_point` for where the corner itself lands.
+    """
+    h, w = shape
+    grid = np.mgrid[0:h, 0:w][::-1].astype(np.float64)
+    d2 = (grid[0] - corner[0]) ** 2 + (grid[1] - corner[1]) ** 2
+    g = np.exp(-d2 / (2.0 * radius_px**2))
+    return (np.asarray(move_px, dtype=np.float64)[:, None, None] * g[None]).astype(np.float32)
+
+
+def moved_point(point: np.ndarray, move_px: np.ndarray, radius_px: float,
+                centre: np.ndarray | None = None) -> np.ndarray:
+    """Where ``point`` lands under :func:`corner_field` (the backward map, inverted).
+
+    The output pixel ``q`` shows the source at ``q - D(q)``, so ``point`` lands at
+    the ``q`` with ``q - D(q) = point``, found by fixed-point iteration.
+    """
+    c = np.asarray(point if centre is None else centre, dtype=np.float64)
+    m = np.asarray(move_px, dtype=np.float64)
+    q = np.asarray(point, dtype=np.float64) + m
+    for _ in range(50):
+        q = point + m * np.exp(-float(((q - c) ** 2).sum()) / (2.0 * radius_px**2))
+    return q
 
 
 def apply_field(image: np.ndarray, field: np.ndarray) -> np.ndarray:
