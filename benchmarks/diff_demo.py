@@ -6,7 +6,7 @@ Usage::
                                    [--source DIR]
 
 Runs ``synktrack demo`` twice, in fresh processes: once from this checkout, once from a copy of
-commit ``REV`` (default ``3c37bd9``, the last commit that changed what the demo measures)
+commit ``REV`` (default ``9962ee8``, the last commit that changed what the demo measures)
 extracted with ``git archive`` into a temporary folder and put first on ``PYTHONPATH``. It then
 compares ``frames.csv``, ``epochs.csv`` and ``session.csv`` cell by cell, as written (so to the
 last printed digit), leaving out only the session columns that name the run rather than measure
@@ -34,9 +34,9 @@ from pathlib import Path
 
 from _common import ROOT, model_path
 
-# The last commit that changed what the demo measures (issue 10: shut lids). A
+# The last commit that changed what the demo measures (issue 10: the corner tracking window). A
 # deliberate change of measurement moves this to the commit that made it.
-DEFAULT_REF = "3c37bd9"
+DEFAULT_REF = "9962ee8"
 TABLES = ("frames.csv", "epochs.csv", "session.csv")
 PROVENANCE = frozenset({"session_id", "started_at", "session_date", "source"})
 
