@@ -223,6 +223,23 @@ def eye_fidelity_run(image: np.ndarray, model_path: str | os.PathLike[str],
 # --- the second, independent model: lids sliding over a still eyeball, through a camera ------
 
 
+def _camera_clip(image: np.ndarray, moved: Sequence[np.ndarray],
+                 model_path: str | os.PathLike[str], seed: int
+                 ) -> tuple[pd.DataFrame, float, pd.Series]:
+    """Measures of a clip alternating the still and each moved frame, through the camera.
+
+    Returns the per-frame measures (moved frame ``i`` is row ``2 + 2 i``), the
+    recording's mm per pixel and the median of the rest frames.
+    """
+    frames = [image, image]
+    for frame in moved:
+        frames += [frame, image]
+    rec = landmark_frames(camera(frames, seed=seed), model_path)
+    df = measures_process(rec, settings=MeasureSettings(max_jitter_mm=np.inf))
+    rest = df.iloc[[0, 1, *range(3, len(frames), 2)]].median(numeric_only=True)
+    return df, float(df.attrs["mm_per_px"]), rest
+
+
 def sliding_lid_run(image: np.ndarray, hand: dict[str, HandEye],
                     model_path: str | os.PathLike[str], name: str = "face",
                     one_sided: Iterable[float] = (0.3,),
@@ -249,15 +266,10 @@ def sliding_lid_run(image: np.ndarray, hand: dict[str, HandEye],
         cases.append((label, "both", up + lo,
                       {s: (up * hand[s].aperture_px(), lo * hand[s].aperture_px())
                        for s in SIDES}))
-    frames = [image, image]
-    for *_, moves in cases:
-        field_ = sum(lid_field((h, w), hand[s], up, lo) for s, (up, lo) in moves.items())
-        frames += [apply_field(image, np.asarray(field_)), image]
-    frames = camera(frames, seed=seed)
-    rec = landmark_frames(frames, model_path)
-    df = measures_process(rec, settings=MeasureSettings(max_jitter_mm=np.inf))
-    k = float(df.attrs["mm_per_px"])
-    rest = df.iloc[[0, 1, *range(3, len(frames), 2)]].median(numeric_only=True)
+    moved = [apply_field(image, np.asarray(sum(lid_field((h, w), hand[s], up, lo)
+                                               for s, (up, lo) in moves.items())))
+             for *_, moves in cases]
+    df, k, rest = _camera_clip(image, moved, model_path, seed)
     rows = []
     for i, (kind, lid, frac, moves) in enumerate(cases):
         row = df.iloc[2 + 2 * i]
@@ -324,15 +336,9 @@ def sliding_corner_run(image: np.ndarray, corners: dict[str, np.ndarray], mm_per
         for d_out, d_up in CORNER_DIRECTIONS:
             move = (d_out * out + d_up * up) * size_mm / mm_per_px
             cases.append((side, (d_out, d_up), move))
-    frames = [image, image]
-    for side, _, move in cases:
-        field_ = corner_field((h, w), corners[side], move, radius * width)
-        frames += [apply_field(image, field_), image]
-    frames = camera(frames, seed=seed)
-    rec = landmark_frames(frames, model_path)
-    df = measures_process(rec, settings=MeasureSettings(max_jitter_mm=np.inf))
-    k = float(df.attrs["mm_per_px"])
-    rest = df.iloc[[0, 1, *range(3, len(frames), 2)]].median(numeric_only=True)
+    moved = [apply_field(image, corner_field((h, w), corners[side], move, radius * width))
+             for side, _, move in cases]
+    df, k, rest = _camera_clip(image, moved, model_path, seed)
     rows = []
     for i, (side, (d_out, d_up), move) in enumerate(cases):
         row = df.iloc[2 + 2 * i]
